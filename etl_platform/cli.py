@@ -1,0 +1,111 @@
+"""The `etl-platform` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import replace
+
+import click
+
+from etl_platform.config import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress.")
+def main(verbose: bool) -> None:
+    """etl-platform: Parquet->JSON jobs, NDJSON->Parquet ingestion and CSV profiling on Dagster."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+@main.group()
+def local() -> None:
+    """The embedded AWS (a moto server that keeps its state under .etl-platform/)."""
+
+
+@local.command("up")
+@click.option("--port", type=int, help="Port on 127.0.0.1 (default ETL_LOCAL_PORT or 4566; 0 = any free port).")
+def local_up(port: int | None) -> None:
+    """Start the emulator in the background, provision it and restore its last state."""
+    from etl_platform.local import emulator
+
+    settings = _settings()
+    try:
+        state = emulator.up(settings, port=port)
+    except emulator.EmulatorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"embedded AWS running on {state.endpoint} (pid {state.pid})")
+
+
+@local.command("down")
+def local_down() -> None:
+    """Save a snapshot and stop the emulator."""
+    from etl_platform.local import emulator
+
+    settings = _settings()
+    click.echo("stopped; state saved under " + str(settings.snapshot_dir) if emulator.down(settings) else "not running")
+
+
+@local.command("status")
+def local_status() -> None:
+    """Say what runs where."""
+    from etl_platform.local import emulator
+
+    click.echo(json.dumps(emulator.status(_settings()), indent=2))
+
+
+@local.command("env")
+def local_env() -> None:
+    """Print shell exports that point the AWS CLI at the emulator: eval "$(etl-platform local env)"."""
+    from etl_platform.aws import EMULATOR_CREDENTIALS
+
+    settings = _settings()
+    click.echo(f"export AWS_ENDPOINT_URL={settings.endpoint_url}")
+    click.echo(f"export AWS_ACCESS_KEY_ID={EMULATOR_CREDENTIALS['aws_access_key_id']}")
+    click.echo(f"export AWS_SECRET_ACCESS_KEY={EMULATOR_CREDENTIALS['aws_secret_access_key']}")
+    click.echo(f"export AWS_DEFAULT_REGION={settings.region}")
+
+
+@local.command("reset")
+@click.confirmation_option(prompt="Delete every local object, item and message?")
+def local_reset() -> None:
+    """Wipe the saved state (and the running emulator's data), then provision afresh."""
+    from etl_platform.local import emulator
+
+    emulator.reset(_settings())
+    click.echo("reset")
+
+
+@main.command()
+def dev() -> None:
+    """Run everything locally: embedded AWS, Dagster webserver and daemon (Ctrl-C stops)."""
+    from etl_platform.local import devstack
+
+    sys.exit(devstack.run(_settings()))
+
+
+@main.group()
+def infra() -> None:
+    """Infrastructure as code (infra/template.yaml)."""
+
+
+@infra.command("deploy")
+@click.option("--env", "env", type=click.Choice(["dev", "prod"]), required=True)
+@click.option("--no-wait", is_flag=True, help="Return once the stack operation has started.")
+def infra_deploy(env: str, no_wait: bool) -> None:
+    """Deploy the CloudFormation stack with boto3 and upload the Glue scripts."""
+    from etl_platform.infra_deploy import deploy, stack_name
+
+    settings = replace(_settings(), env=env)
+    outputs = deploy(settings, wait=not no_wait)
+    click.echo(f"stack {stack_name(settings)} deployed")
+    for key, value in outputs.items():
+        click.echo(f"  {key}: {value}")

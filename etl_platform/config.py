@@ -1,0 +1,351 @@
+"""The platform's one settings object.
+
+Everything configurable is read here, from documented environment variables (see the
+README's "Configuration" table, which mirrors `ENV_VARS`); no other module reads the
+environment. Resource names follow the seeds' conventions and are derived, never typed
+twice: `infra/template.yaml` builds the same names with `!Sub`, and a test proves they agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+Mode = Literal["local", "aws"]
+Env = Literal["dev", "prod"]
+
+MB = 1024 * 1024
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account: names match what the emulator reports
+DEFAULT_LOCAL_PORT = 4566
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Physical names of every AWS resource of the three pipelines."""
+
+    env: str
+    account_id: str
+
+    @property
+    def suffix(self) -> str:
+        # Bucket names are global: the seeds add a suffix; env + account keeps it deterministic.
+        return f"{self.env}-{self.account_id}"
+
+    # Pipeline A (seeds 000/001). Table and Glue job names carry no env, as in the seed.
+    @property
+    def jobs_input_bucket(self) -> str:
+        return f"etl-pipeline-input-{self.suffix}"
+
+    @property
+    def jobs_output_bucket(self) -> str:
+        return f"etl-pipeline-output-{self.suffix}"
+
+    @property
+    def jobs_scripts_bucket(self) -> str:
+        return f"etl-pipeline-scripts-{self.suffix}"
+
+    jobs_table: str = "etl-pipeline-jobs"
+    jobs_status_index: str = "status-createdAt-index"
+    parquet_to_json_glue_job: str = "etl-parquet-to-json-processor"
+
+    # Pipeline B (seeds 002/003): ndjson-parquet-{component}-{env}
+    def _ndjson_bucket(self, component: str) -> str:
+        return f"ndjson-parquet-{component}-{self.suffix}"
+
+    @property
+    def ndjson_input_bucket(self) -> str:
+        return self._ndjson_bucket("input")
+
+    @property
+    def manifest_bucket(self) -> str:
+        return self._ndjson_bucket("manifest")
+
+    @property
+    def parquet_output_bucket(self) -> str:
+        return self._ndjson_bucket("output")
+
+    @property
+    def quarantine_bucket(self) -> str:
+        return self._ndjson_bucket("quarantine")
+
+    @property
+    def ndjson_scripts_bucket(self) -> str:
+        return self._ndjson_bucket("scripts")
+
+    @property
+    def file_events_queue(self) -> str:
+        return f"ndjson-parquet-file-events-{self.env}"
+
+    @property
+    def file_events_dlq(self) -> str:
+        return f"ndjson-parquet-dlq-{self.env}"
+
+    @property
+    def tracking_table(self) -> str:
+        return f"ndjson-parquet-sqs-file-tracking-{self.env}"
+
+    tracking_status_index: str = "status-index"
+
+    @property
+    def metrics_table(self) -> str:
+        return f"ndjson-parquet-sqs-metrics-{self.env}"
+
+    @property
+    def ndjson_glue_job(self) -> str:
+        return f"ndjson-parquet-batch-job-{self.env}"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"ndjson-parquet-alerts-{self.env}"
+
+    @property
+    def alerts_inbox_queue(self) -> str:
+        # The SQS subscription of the alerts topic: operators and tests read alerts here.
+        return f"ndjson-parquet-alerts-inbox-{self.env}"
+
+    # Pipeline C (seed 004)
+    @property
+    def csv_data_bucket(self) -> str:
+        return f"data-ingestion-pipeline-data-{self.suffix}"
+
+    @property
+    def file_metadata_table(self) -> str:
+        return f"data-ingestion-pipeline-file-metadata-{self.env}"
+
+    def buckets(self) -> list[str]:
+        return [
+            self.jobs_input_bucket, self.jobs_output_bucket, self.jobs_scripts_bucket,
+            self.ndjson_input_bucket, self.manifest_bucket, self.parquet_output_bucket,
+            self.quarantine_bucket, self.ndjson_scripts_bucket, self.csv_data_bucket,
+        ]
+
+    def tables(self) -> list[str]:
+        return [self.jobs_table, self.tracking_table, self.metrics_table, self.file_metadata_table]
+
+    def queues(self) -> list[str]:
+        return [self.file_events_queue, self.file_events_dlq, self.alerts_inbox_queue]
+
+    def topics(self) -> list[str]:
+        return [self.alerts_topic]
+
+    def glue_jobs(self) -> list[str]:
+        return [self.parquet_to_json_glue_job, self.ndjson_glue_job]
+
+
+@dataclass(frozen=True)
+class IngestionSettings:
+    """Pipeline B thresholds (seed 002's configuration table, seed 003's retry policy)."""
+
+    manifest_max_files: int = 200
+    manifest_max_bytes: int = 700 * MB
+    file_min_bytes: int = int(0.1 * MB)
+    file_max_bytes: int = 20 * MB
+    status_shards: int = 10
+    tracking_ttl_days: int = 30
+    orphan_flush_seconds: int = 15 * 60
+    landing_prefix: str = "landing/ndjson/"
+    sqs_max_messages_per_tick: int = 500
+    sqs_max_seconds_per_tick: float = 20.0
+    glue_start_retries: int = 3
+    glue_start_retry_delay_seconds: float = 60.0
+    glue_start_retry_backoff: float = 2.0
+    circuit_breaker_failures: int = 3
+    circuit_breaker_cooldown_seconds: int = 30 * 60
+    engine: Literal["arrow", "spark"] = "arrow"
+    arrow_engine_max_bytes: int = 2 * 1024 * MB  # manifests up to this size stay single-node
+    input_retention_days: int = 3
+    glue_workers: int = 2
+    glue_worker_type: str = "G.1X"
+    max_concurrent_glue_runs: int = 1
+    max_concurrent_manifest_runs: int = 2  # the seed's Lambda concurrency
+
+
+@dataclass(frozen=True)
+class JobsSettings:
+    """Pipeline A: uploads, downloads, retention."""
+
+    input_retention_days: int = 30
+    presigned_url_seconds: int = 3600
+    max_upload_bytes: int = 512 * MB
+
+
+@dataclass(frozen=True)
+class ProfilingSettings:
+    """Pipeline C: data-quality thresholds of the asset checks (percent of rows)."""
+
+    upload_prefix: str = "uploads/"
+    processed_prefix: str = "processed/"
+    missing_warn_pct: float = 5.0
+    missing_error_pct: float = 20.0
+    invalid_warn_pct: float = 1.0
+    invalid_error_pct: float = 5.0
+    drift_null_rate_points: float = 10.0
+    drift_mean_relative: float = 0.25
+
+
+# Per-env values of seed 002's table; everything else is the same in dev and prod.
+ENV_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {},
+    "prod": {
+        "input_retention_days": 7,
+        "glue_workers": 20,
+        "glue_worker_type": "G.2X",
+        "max_concurrent_glue_runs": 30,
+        "max_concurrent_manifest_runs": 50,
+        "engine": "spark",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = "local"
+    env: Env = "dev"
+    region: str = "us-east-1"
+    account_id: str = LOCAL_ACCOUNT_ID
+    endpoint_url: str | None = None
+    aws_max_attempts: int = 5
+    project_root: Path = PROJECT_ROOT
+    state_dir: Path = PROJECT_ROOT / ".etl-platform"
+    local_port: int = DEFAULT_LOCAL_PORT
+    snapshot_interval_seconds: float = 30.0
+    webserver_host: str = "127.0.0.1"
+    webserver_port: int = 3000
+    ingestion: IngestionSettings = field(default_factory=IngestionSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
+    profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
+
+    @property
+    def names(self) -> ResourceNames:
+        return ResourceNames(env=self.env, account_id=self.account_id)
+
+    @property
+    def is_local(self) -> bool:
+        return self.mode == "local"
+
+    @property
+    def endpoint_file(self) -> Path:
+        return self.state_dir / "emulator.json"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.state_dir / "snapshot"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.state_dir / "dagster"
+
+    @property
+    def infra_template(self) -> Path:
+        return self.project_root / "infra" / "template.yaml"
+
+    @property
+    def glue_jobs_dir(self) -> Path:
+        return self.project_root / "glue_jobs"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from `environ` (default: the process environment)."""
+        environ = os.environ if environ is None else environ
+        top: dict[str, Any] = {}
+        nested: dict[str, dict[str, Any]] = {"ingestion": {}, "jobs": {}, "profiling": {}}
+        env = environ.get("ETL_ENV", "dev")
+        if env not in ENV_DEFAULTS:
+            raise ValueError(f"ETL_ENV must be one of {sorted(ENV_DEFAULTS)}, got {env!r}")
+        nested["ingestion"].update(ENV_DEFAULTS[env])
+        for var, (section, name, convert) in ENV_VARS.items():
+            if var in environ and environ[var] != "":
+                try:
+                    value = convert(environ[var])
+                except ValueError as exc:
+                    raise ValueError(f"{var}={environ[var]!r} is not valid: {exc}") from exc
+                (top if section is None else nested[section])[name] = value
+        if "region" not in top:
+            top["region"] = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        settings = cls(
+            **top,
+            ingestion=IngestionSettings(**nested["ingestion"]),
+            jobs=JobsSettings(**nested["jobs"]),
+            profiling=ProfilingSettings(**nested["profiling"]),
+        )
+        settings._check()
+        if settings.is_local and settings.endpoint_url is None:
+            settings = replace(
+                settings,
+                endpoint_url=settings.running_emulator_endpoint() or f"http://127.0.0.1:{settings.local_port}",
+            )
+        return settings
+
+    def running_emulator_endpoint(self) -> str | None:
+        """The endpoint `etl-platform local up` recorded, if the emulator state file exists."""
+        try:
+            return json.loads(self.endpoint_file.read_text())["endpoint"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _check(self) -> None:
+        if self.mode not in ("local", "aws"):
+            raise ValueError(f"ETL_MODE must be 'local' or 'aws', got {self.mode!r}")
+        if self.mode == "aws" and self.account_id == LOCAL_ACCOUNT_ID:
+            raise ValueError("ETL_MODE=aws needs ETL_ACCOUNT_ID (bucket names carry the account id)")
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+
+def _choice(*allowed: str):
+    def convert(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"expected one of {allowed}")
+        return text
+
+    return convert
+
+
+# Environment variable -> (section, field, parser). The README's table lists the same.
+ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
+    "ETL_MODE": (None, "mode", _choice("local", "aws")),
+    "ETL_ENV": (None, "env", _choice("dev", "prod")),
+    "ETL_REGION": (None, "region", str),
+    "ETL_ACCOUNT_ID": (None, "account_id", str),
+    "ETL_ENDPOINT_URL": (None, "endpoint_url", str),
+    "ETL_AWS_MAX_ATTEMPTS": (None, "aws_max_attempts", int),
+    "ETL_STATE_DIR": (None, "state_dir", Path),
+    "ETL_LOCAL_PORT": (None, "local_port", int),
+    "ETL_SNAPSHOT_INTERVAL_SECONDS": (None, "snapshot_interval_seconds", float),
+    "ETL_WEBSERVER_PORT": (None, "webserver_port", int),
+    "ETL_MANIFEST_MAX_FILES": ("ingestion", "manifest_max_files", int),
+    "ETL_MANIFEST_MAX_BYTES": ("ingestion", "manifest_max_bytes", int),
+    "ETL_FILE_MIN_BYTES": ("ingestion", "file_min_bytes", int),
+    "ETL_FILE_MAX_BYTES": ("ingestion", "file_max_bytes", int),
+    "ETL_ORPHAN_FLUSH_SECONDS": ("ingestion", "orphan_flush_seconds", int),
+    "ETL_SQS_MAX_MESSAGES_PER_TICK": ("ingestion", "sqs_max_messages_per_tick", int),
+    "ETL_SQS_MAX_SECONDS_PER_TICK": ("ingestion", "sqs_max_seconds_per_tick", float),
+    "ETL_GLUE_START_RETRIES": ("ingestion", "glue_start_retries", int),
+    "ETL_GLUE_START_RETRY_DELAY_SECONDS": ("ingestion", "glue_start_retry_delay_seconds", float),
+    "ETL_GLUE_START_RETRY_BACKOFF": ("ingestion", "glue_start_retry_backoff", float),
+    "ETL_CIRCUIT_BREAKER_FAILURES": ("ingestion", "circuit_breaker_failures", int),
+    "ETL_CIRCUIT_BREAKER_COOLDOWN_SECONDS": ("ingestion", "circuit_breaker_cooldown_seconds", int),
+    "ETL_INGESTION_ENGINE": ("ingestion", "engine", _choice("arrow", "spark")),
+    "ETL_ARROW_ENGINE_MAX_BYTES": ("ingestion", "arrow_engine_max_bytes", int),
+    "ETL_PRESIGNED_URL_SECONDS": ("jobs", "presigned_url_seconds", int),
+    "ETL_MAX_UPLOAD_BYTES": ("jobs", "max_upload_bytes", int),
+    "ETL_PROFILE_MISSING_WARN_PCT": ("profiling", "missing_warn_pct", float),
+    "ETL_PROFILE_MISSING_ERROR_PCT": ("profiling", "missing_error_pct", float),
+    "ETL_PROFILE_INVALID_WARN_PCT": ("profiling", "invalid_warn_pct", float),
+    "ETL_PROFILE_INVALID_ERROR_PCT": ("profiling", "invalid_error_pct", float),
+}
+
+# Fields settable from the environment must exist: a typo here would be silently ignored.
+_KNOWN = {
+    None: {f.name for f in fields(Settings)},
+    "ingestion": {f.name for f in fields(IngestionSettings)},
+    "jobs": {f.name for f in fields(JobsSettings)},
+    "profiling": {f.name for f in fields(ProfilingSettings)},
+}
+assert all(name in _KNOWN[section] for section, name, _ in ENV_VARS.values())
+

@@ -1,0 +1,147 @@
+"""Start, stop and inspect the embedded AWS process (`etl-platform local ...`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl_platform.aws import client_for
+from etl_platform.config import Settings
+from etl_platform.local.provision import provision
+from etl_platform.local.snapshot import Snapshot, SnapshotSummary
+from etl_platform.glue_artifacts import upload_glue_scripts
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class EmulatorState:
+    endpoint: str
+    pid: int
+    port: int
+    started_at: float
+
+
+def running_state(settings: Settings) -> EmulatorState | None:
+    """The recorded emulator, if its process is alive and answers."""
+    try:
+        state = EmulatorState(**json.loads(settings.endpoint_file.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    if not _alive(state.pid) or not _answers(state.endpoint):
+        return None
+    return state
+
+
+def up(settings: Settings, *, port: int | None = None, snapshot_interval: float | None = None,
+       timeout: float = 120.0) -> EmulatorState:
+    """Start the emulator in the background (or return the one already running)."""
+    current = running_state(settings)
+    if current:
+        return current
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    settings.endpoint_file.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "etl_platform.local.server", "--state-dir", str(settings.state_dir),
+               "--port", str(settings.local_port if port is None else port)]
+    if snapshot_interval is not None:
+        command += ["--snapshot-interval", str(snapshot_interval)]
+    env = {**os.environ, "ETL_ENV": settings.env, "ETL_REGION": settings.region}
+    env.pop("ETL_ENDPOINT_URL", None)
+    log_file = open(settings.state_dir / "emulator.log", "ab")
+    process = subprocess.Popen(
+        command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env=env, cwd=settings.project_root, start_new_session=True,  # survives the CLI that started it
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmulatorError(
+                f"the emulator exited with code {process.returncode}; see {settings.state_dir / 'emulator.log'}"
+            )
+        state = running_state(settings)
+        if state:
+            return state
+        time.sleep(0.2)
+    process.terminate()
+    raise EmulatorError(f"the emulator did not become ready in {timeout:.0f} s; see {settings.state_dir / 'emulator.log'}")
+
+
+def down(settings: Settings, *, timeout: float = 120.0) -> bool:
+    """Stop the emulator after its final snapshot. False if none was running."""
+    try:
+        state = EmulatorState(**json.loads(settings.endpoint_file.read_text()))
+    except (OSError, ValueError, TypeError):
+        return False
+    if not _alive(state.pid):
+        settings.endpoint_file.unlink(missing_ok=True)
+        return False
+    os.kill(state.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(state.pid):
+            return True
+        time.sleep(0.2)
+    raise EmulatorError(f"the emulator (pid {state.pid}) did not stop in {timeout:.0f} s")
+
+
+def reset(settings: Settings) -> None:
+    """Forget every object, item and message: wipe the snapshot and, if running, the emulator."""
+    Snapshot(settings).clear()
+    state = running_state(settings)
+    if state:
+        request = urllib.request.Request(f"{state.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=30).close()
+        live = settings.with_overrides(endpoint_url=state.endpoint)
+        template = provision(live)
+        upload_glue_scripts(live, template)
+
+
+def status(settings: Settings) -> dict:
+    state = running_state(settings)
+    summary: SnapshotSummary | None = Snapshot(settings).summary()
+    report: dict = {
+        "running": bool(state),
+        "state_dir": str(settings.state_dir),
+        "last_snapshot": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(summary.saved_at)) if summary else None,
+    }
+    if state:
+        live = settings.with_overrides(endpoint_url=state.endpoint)
+        report.update(
+            endpoint=state.endpoint,
+            pid=state.pid,
+            buckets=[b["Name"] for b in client_for(live, "s3").list_buckets()["Buckets"]],
+            tables=client_for(live, "dynamodb").list_tables()["TableNames"],
+            queues=[url.rsplit("/", 1)[-1] for url in client_for(live, "sqs").list_queues().get("QueueUrls", [])],
+        )
+    return report
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of this process counts as gone.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _answers(endpoint: str) -> bool:
+    try:
+        urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
+        return True
+    except OSError:
+        return False

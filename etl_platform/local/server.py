@@ -1,0 +1,133 @@
+"""The embedded AWS process: a moto server that keeps its state.
+
+Run as `python -m etl_platform.local.server` (by `etl-platform local up` and the test
+harness). It serves moto on 127.0.0.1, provisions the template, restores the last
+snapshot, records its endpoint in the state file (the readiness signal), saves a snapshot
+every `snapshot_interval_seconds`, and a last one on SIGTERM/SIGINT before it exits.
+moto runs in this process so that queued SQS messages can be snapshotted from its backend
+without receiving them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+# Before moto is imported: object bodies beyond 1 MiB spill to temporary files, not RAM.
+os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(1024 * 1024))
+
+from moto.server import ThreadedMotoServer  # noqa: E402
+from moto.sqs.models import sqs_backends  # noqa: E402
+
+from etl_platform.config import Settings  # noqa: E402
+from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
+from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
+from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
+
+log = logging.getLogger("etl_platform.local.server")
+
+
+def queued_messages() -> dict[str, list[QueuedMessage]]:
+    """Every message still in a queue (visible, in flight or delayed), read from moto."""
+    result: dict[str, list[QueuedMessage]] = {}
+    for account_backends in list(sqs_backends.values()):
+        for backend in list(account_backends.values()):
+            for name, queue in list(backend.queues.items()):
+                with queue._messages_lock:
+                    messages = list(queue._messages)
+                result[name] = [
+                    {"body": m.body, "attributes": {k: _attribute(v) for k, v in m.message_attributes.items()}}
+                    for m in messages
+                ]
+    return result
+
+
+def _attribute(value: dict) -> dict:
+    keep = {"DataType": value["DataType"]}
+    if value.get("StringValue") is not None:
+        keep["StringValue"] = value["StringValue"]
+    if value.get("BinaryValue") is not None:
+        keep["BinaryValue"] = value["BinaryValue"]
+    return keep
+
+
+def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
+    # ThreadedMotoServer waits forever if its thread cannot bind: find out first.
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does: TIME_WAIT is fine
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise SystemExit(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; set ETL_LOCAL_PORT to a free port")
+    server = ThreadedMotoServer("127.0.0.1", port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    settings = replace(settings, endpoint_url=f"http://{host}:{bound_port}")
+    snapshot = Snapshot(settings)
+
+    provision(settings, notifications=False)
+    restored = snapshot.restore()
+    apply_notifications(settings)  # after the restore, so restored objects emit no events
+    upload_glue_scripts(settings)
+    log.info(
+        "restored %d objects, %d items, %d messages", restored.objects, restored.items, restored.messages
+    )
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    state = {"endpoint": settings.endpoint_url, "pid": os.getpid(), "port": bound_port, "started_at": time.time()}
+    settings.endpoint_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = settings.endpoint_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    os.replace(tmp, settings.endpoint_file)
+    print(f"embedded AWS ready on {settings.endpoint_url}", flush=True)
+
+    try:
+        while not stop.wait(snapshot_interval if snapshot_interval > 0 else None):
+            _save(snapshot)
+    finally:
+        if snapshot_interval >= 0:
+            _save(snapshot)
+        settings.endpoint_file.unlink(missing_ok=True)
+        server.stop()
+        log.info("stopped")
+
+
+def _save(snapshot: Snapshot) -> None:
+    try:
+        summary = snapshot.save(queued_messages)
+        log.info("snapshot: %d objects, %d items, %d messages", summary.objects, summary.items, summary.messages)
+    except Exception:  # a failed periodic save must not take the emulator down
+        log.exception("snapshot failed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--state-dir", type=Path, help="where the endpoint file and snapshots live")
+    parser.add_argument(
+        "--snapshot-interval", type=float,
+        help="seconds between snapshots; 0 saves only on stop, -1 never saves (tests)",
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    if args.state_dir:
+        settings = replace(settings, state_dir=args.state_dir)
+    port = settings.local_port if args.port is None else args.port
+    interval = settings.snapshot_interval_seconds if args.snapshot_interval is None else args.snapshot_interval
+    serve(replace(settings, endpoint_url=None), port, interval)
+
+
+if __name__ == "__main__":
+    main()

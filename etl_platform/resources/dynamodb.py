@@ -1,0 +1,130 @@
+"""A DynamoDB table as a Dagster resource: plain Python values in and out.
+
+Domain tables (jobs, file tracking, file metadata, metrics) subclass `DynamoTable` and add
+methods named after what the pipeline does. This base handles what every table needs:
+Python <-> DynamoDB value conversion (floats as exact Decimals), conditional puts, batch
+writes split at DynamoDB's limit of 25 with unprocessed items retried, and paginated queries.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any, Iterator
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from etl_platform.resources.connection import AwsConnection
+
+BATCH_WRITE_LIMIT = 25  # AWS rejects more per BatchWriteItem; moto accepts 26, so enforce it here
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_dynamo_value(value: Any) -> Any:
+    """Floats become Decimals through their shortest repr (boto3 refuses floats)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_dynamo_value(v) for v in value]
+    return value
+
+
+def from_dynamo_value(value: Any) -> Any:
+    """Decimals come back as int when integral, float otherwise."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [from_dynamo_value(v) for v in value]
+    return value
+
+
+def serialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(to_dynamo_value(v)) for k, v in item.items()}
+
+
+def deserialize_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: from_dynamo_value(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+class DynamoTable(ConfigurableResource):
+    connection: AwsConnection
+    table_name: str = Field(description="DynamoDB table name")
+
+    @property
+    def _client(self) -> Any:
+        return self.connection.client("dynamodb")
+
+    def get(self, key: dict[str, Any], *, consistent: bool = True) -> dict[str, Any] | None:
+        response = self._client.get_item(TableName=self.table_name, Key=serialize_item(key), ConsistentRead=consistent)
+        return deserialize_item(response["Item"]) if "Item" in response else None
+
+    def put(self, item: dict[str, Any]) -> None:
+        self._client.put_item(TableName=self.table_name, Item=serialize_item(item))
+
+    def put_if_absent(self, item: dict[str, Any], key_attribute: str) -> bool:
+        """Write `item` unless an item with its key exists; True if written."""
+        try:
+            self._client.put_item(
+                TableName=self.table_name,
+                Item=serialize_item(item),
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": key_attribute},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def batch_put(self, items: list[dict[str, Any]], *, max_retries: int = 8) -> int:
+        """Write all items, 25 per call; unprocessed items are retried with backoff."""
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {
+                self.table_name: [
+                    {"PutRequest": {"Item": serialize_item(item)}} for item in items[start : start + BATCH_WRITE_LIMIT]
+                ]
+            }
+            for attempt in range(max_retries + 1):
+                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+            else:
+                raise RuntimeError(f"{self.table_name}: items still unprocessed after {max_retries} retries")
+        return len(items)
+
+    def query(self, *, key_condition: str, values: dict[str, Any], names: dict[str, str] | None = None,
+              index_name: str | None = None, limit: int | None = None, forward: bool = True,
+              **extra: Any) -> Iterator[dict[str, Any]]:
+        """Yield items matching `key_condition`, across pages (up to `limit` items)."""
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": serialize_item(values),
+            "ScanIndexForward": forward,
+            **extra,
+        }
+        if names:
+            arguments["ExpressionAttributeNames"] = names
+        if index_name:
+            arguments["IndexName"] = index_name
+        yielded = 0
+        while True:
+            if limit is not None:
+                arguments["Limit"] = limit - yielded
+            response = self._client.query(**arguments)
+            for item in response["Items"]:
+                yield deserialize_item(item)
+                yielded += 1
+            if "LastEvaluatedKey" not in response or (limit is not None and yielded >= limit):
+                return
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]

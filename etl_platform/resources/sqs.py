@@ -1,0 +1,83 @@
+"""An SQS queue as a Dagster resource (dagster-aws ships nothing for SQS)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import ConfigurableResource
+from pydantic import Field, PrivateAttr
+
+from etl_platform.resources.connection import AwsConnection
+
+SQS_BATCH_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+
+class SqsQueue(ConfigurableResource):
+    connection: AwsConnection
+    queue_name: str = Field(description="SQS queue name")
+    _url: str | None = PrivateAttr(default=None)
+
+    @property
+    def _client(self) -> Any:
+        return self.connection.client("sqs")
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = self._client.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+        return self._url
+
+    def send(self, body: str | dict) -> str:
+        text = body if isinstance(body, str) else json.dumps(body)
+        return self._client.send_message(QueueUrl=self.url, MessageBody=text)["MessageId"]
+
+    def receive(self, *, max_messages: int = SQS_BATCH_LIMIT, wait_seconds: int = 0,
+                visibility_timeout: int | None = None) -> list[ReceivedMessage]:
+        arguments: dict[str, Any] = {
+            "QueueUrl": self.url,
+            "MaxNumberOfMessages": min(max_messages, SQS_BATCH_LIMIT),
+            "WaitTimeSeconds": wait_seconds,
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+        }
+        if visibility_timeout is not None:
+            arguments["VisibilityTimeout"] = visibility_timeout
+        return [
+            ReceivedMessage(
+                message_id=m["MessageId"],
+                receipt_handle=m["ReceiptHandle"],
+                body=m["Body"],
+                receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+            )
+            for m in self._client.receive_message(**arguments).get("Messages", [])
+        ]
+
+    def delete(self, receipt_handles: list[str]) -> list[str]:
+        """Delete messages, 10 per call; returns the receipt handles that failed."""
+        failed: list[str] = []
+        for start in range(0, len(receipt_handles), SQS_BATCH_LIMIT):
+            chunk = receipt_handles[start : start + SQS_BATCH_LIMIT]
+            response = self._client.delete_message_batch(
+                QueueUrl=self.url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
+            )
+            failed += [chunk[int(f["Id"])] for f in response.get("Failed", [])]
+        return failed
+
+    def approximate_depth(self) -> dict[str, int]:
+        attributes = self._client.get_queue_attributes(
+            QueueUrl=self.url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return {
+            "visible": int(attributes["ApproximateNumberOfMessages"]),
+            "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        }
