@@ -93,6 +93,67 @@ def dev() -> None:
 
 
 @main.group()
+def ingest() -> None:
+    """Pipeline B (NDJSON -> Parquet) operations."""
+
+
+def _dagster_instance(settings):
+    import os
+
+    from dagster import DagsterInstance
+
+    from etl_platform.local.devstack import prepare_dagster_home
+
+    if "DAGSTER_HOME" not in os.environ:
+        os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
+    return DagsterInstance.get()
+
+
+@ingest.command("replay")
+@click.argument("manifest_id")
+@click.option("--engine", type=click.Choice(["arrow", "spark"]), help="Force an engine for this run.")
+def ingest_replay(manifest_id: str, engine: str | None) -> None:
+    """Run a (failed) manifest again: same files, same output paths, no duplicates."""
+    from etl_platform.pipelines.ndjson_to_parquet.operations import replay
+
+    settings = _settings()
+    try:
+        ok = replay(settings, manifest_id, _dagster_instance(settings), engine)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{manifest_id}: {'completed' if ok else 'failed again (see the run in the Dagster UI)'}")
+    sys.exit(0 if ok else 1)
+
+
+@ingest.command("reset-breaker")
+def ingest_reset_breaker() -> None:
+    """Close the circuit breaker so the sensor requests processing runs again."""
+    from etl_platform.pipelines.ndjson_to_parquet.operations import reset_breaker
+
+    previous = reset_breaker(_settings())
+    click.echo(f"circuit breaker reset (was {previous.consecutive_failures} consecutive failures)")
+
+
+@ingest.command("redrive-dlq")
+@click.option("--limit", default=1000, show_default=True)
+def ingest_redrive(limit: int) -> None:
+    """Move dead-lettered file events back to the file-events queue."""
+    from etl_platform.pipelines.ndjson_to_parquet.operations import redrive_dead_letters
+
+    click.echo(f"{redrive_dead_letters(_settings(), limit)} messages moved back")
+
+
+@ingest.command("status")
+def ingest_status() -> None:
+    """Pending files, quarantine, failures, queue depths and the circuit breaker."""
+    import time
+
+    from etl_platform.pipelines.ndjson_to_parquet.operations import status
+
+    click.echo(json.dumps(status(_settings(), time.time()), indent=2))
+
+
+@main.group()
 def infra() -> None:
     """Infrastructure as code (infra/template.yaml)."""
 

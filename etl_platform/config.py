@@ -116,11 +116,16 @@ class ResourceNames:
     def file_metadata_table(self) -> str:
         return f"data-ingestion-pipeline-file-metadata-{self.env}"
 
+    # Shared: where Dagster Pipes exchanges context and messages with Glue runs on AWS
+    @property
+    def pipes_bucket(self) -> str:
+        return f"etl-platform-pipes-{self.suffix}"
+
     def buckets(self) -> list[str]:
         return [
             self.jobs_input_bucket, self.jobs_output_bucket, self.jobs_scripts_bucket,
             self.ndjson_input_bucket, self.manifest_bucket, self.parquet_output_bucket,
-            self.quarantine_bucket, self.ndjson_scripts_bucket, self.csv_data_bucket,
+            self.quarantine_bucket, self.ndjson_scripts_bucket, self.csv_data_bucket, self.pipes_bucket,
         ]
 
     def tables(self) -> list[str]:
@@ -150,13 +155,16 @@ class IngestionSettings:
     landing_prefix: str = "landing/ndjson/"
     sqs_max_messages_per_tick: int = 500
     sqs_max_seconds_per_tick: float = 20.0
+    sqs_visibility_seconds: int | None = None  # None: the queue's own (360 s)
+    stale_manifest_seconds: int = 600  # an unclaimed manifest older than this no longer holds its date back
     glue_start_retries: int = 3
     glue_start_retry_delay_seconds: float = 60.0
     glue_start_retry_backoff: float = 2.0
     circuit_breaker_failures: int = 3
     circuit_breaker_cooldown_seconds: int = 30 * 60
     engine: Literal["arrow", "spark"] = "arrow"
-    arrow_engine_max_bytes: int = 2 * 1024 * MB  # manifests up to this size stay single-node
+    arrow_engine_max_bytes: int = 64 * MB  # with engine=spark, manifests up to this size stay single-node
+    conversion_mode: Literal["string", "typed"] = "string"
     input_retention_days: int = 3
     glue_workers: int = 2
     glue_worker_type: str = "G.1X"
@@ -325,6 +333,9 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_ORPHAN_FLUSH_SECONDS": ("ingestion", "orphan_flush_seconds", int),
     "ETL_SQS_MAX_MESSAGES_PER_TICK": ("ingestion", "sqs_max_messages_per_tick", int),
     "ETL_SQS_MAX_SECONDS_PER_TICK": ("ingestion", "sqs_max_seconds_per_tick", float),
+    "ETL_SQS_VISIBILITY_SECONDS": ("ingestion", "sqs_visibility_seconds", int),
+    "ETL_STALE_MANIFEST_SECONDS": ("ingestion", "stale_manifest_seconds", int),
+    "ETL_CONVERSION_MODE": ("ingestion", "conversion_mode", _choice("string", "typed")),
     "ETL_GLUE_START_RETRIES": ("ingestion", "glue_start_retries", int),
     "ETL_GLUE_START_RETRY_DELAY_SECONDS": ("ingestion", "glue_start_retry_delay_seconds", float),
     "ETL_GLUE_START_RETRY_BACKOFF": ("ingestion", "glue_start_retry_backoff", float),

@@ -3,8 +3,14 @@
 from dagster import Definitions
 
 from etl_platform.config import Settings
+from etl_platform.pipelines.csv_profile import csv_profile_definitions
+from etl_platform.pipelines.ndjson_to_parquet import ndjson_to_parquet_definitions
 from etl_platform.resources import platform_resources
 
 settings = Settings.from_env()
 
-defs = Definitions(resources=platform_resources(settings))
+defs = Definitions.merge(
+    csv_profile_definitions(settings),
+    ndjson_to_parquet_definitions(settings),
+    Definitions(resources=platform_resources(settings)),
+)

@@ -3,7 +3,8 @@
 Starts the embedded AWS (unless it already runs), prepares a project-local DAGSTER_HOME
 (SQLite storage), then runs `dagster dev` (webserver on 127.0.0.1:3000 plus the daemon, so
 sensors tick) in the foreground. Ctrl-C stops Dagster and, if this command started it,
-the emulator, which saves its snapshot first.
+the emulator, which saves its snapshot first. Sample inputs are dropped on first start,
+so the sensors run each pipeline's job once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from etl_platform.config import Settings
 from etl_platform.local import emulator
+from etl_platform.local.samples import drop_samples
 
 DAGSTER_YAML = """\
 # Written by `etl-platform dev`. SQLite storage lives in this folder (Dagster's default).
@@ -49,6 +51,8 @@ def run(settings: Settings) -> int:
     already_running = emulator.running_state(settings) is not None
     state = emulator.up(settings)
     print(f"embedded AWS: {state.endpoint}   (aws --endpoint-url {state.endpoint} s3 ls)", flush=True)
+    for uri in drop_samples(settings.with_overrides(endpoint_url=state.endpoint)):
+        print(f"sample dropped: {uri}", flush=True)
     command = [
         sys.executable, "-m", "dagster", "dev",
         "-w", str(settings.project_root / "workspace.yaml"),

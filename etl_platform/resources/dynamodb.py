@@ -85,6 +85,42 @@ class DynamoTable(ConfigurableResource):
                 return False
             raise
 
+    def update(self, key: dict[str, Any], changes: dict[str, Any], *, condition: str | None = None,
+               names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+               add: dict[str, int] | None = None) -> dict[str, Any] | None:
+        """SET `changes` (and ADD `add`) on an item; the updated item, or None when `condition` fails."""
+        attribute_names = dict(names or {})
+        attribute_values = dict(values or {})
+        clauses = []
+        for i, (field, value) in enumerate(changes.items()):
+            attribute_names[f"#u{i}"] = field
+            attribute_values[f":u{i}"] = value
+            clauses.append(f"#u{i} = :u{i}")
+        expression = f"SET {', '.join(clauses)}" if clauses else ""
+        if add:
+            adds = []
+            for i, (field, amount) in enumerate(add.items()):
+                attribute_names[f"#a{i}"] = field
+                attribute_values[f":a{i}"] = amount
+                adds.append(f"#a{i} :a{i}")
+            expression += f" ADD {', '.join(adds)}"
+        arguments: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": serialize_item(key),
+            "UpdateExpression": expression.strip(),
+            "ExpressionAttributeNames": attribute_names,
+            "ExpressionAttributeValues": serialize_item(attribute_values),
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            arguments["ConditionExpression"] = condition
+        try:
+            return deserialize_item(self._client.update_item(**arguments)["Attributes"])
+        except ClientError as exc:
+            if condition and exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+
     def batch_put(self, items: list[dict[str, Any]], *, max_retries: int = 8) -> int:
         """Write all items, 25 per call; unprocessed items are retried with backoff."""
         for start in range(0, len(items), BATCH_WRITE_LIMIT):

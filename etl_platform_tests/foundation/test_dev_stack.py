@@ -1,4 +1,5 @@
-"""`etl-platform dev` (what `make up` runs): emulator + Dagster webserver + daemon, then Ctrl-C."""
+"""`etl-platform dev` (what `make up` runs): emulator + Dagster webserver + daemon + the sample
+run of each pipeline, then Ctrl-C."""
 
 import json
 import os
@@ -8,6 +9,9 @@ import time
 import urllib.request
 
 import pytest
+
+from etl_platform.config import Settings
+from etl_platform.resources import platform_resources
 
 from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, wait_for_http
 
@@ -36,6 +40,15 @@ def test_dev_serves_the_ui_and_stops_cleanly(tmp_path):
         assert (state / "dagster" / "dagster.yaml").exists()
         endpoint = json.loads((state / "emulator.json").read_text())["endpoint"]
         wait_for_http(f"{endpoint}/moto-api/", timeout=10)
+
+        # The daemon ticks the sensors: the sample CSV gets profiled without anyone asking.
+        settings = Settings(state_dir=state, endpoint_url=endpoint)
+        table = platform_resources(settings)["file_metadata_table"]
+        deadline = time.monotonic() + 240
+        while (item := table.latest_profile("sales_data.csv")) is None and time.monotonic() < deadline:
+            time.sleep(2)
+        assert item is not None, (tmp_path / "dev.log").read_text()[-3000:]
+        assert item["status"] == "success" and item["row_count"] == 200
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         process.wait(timeout=120)

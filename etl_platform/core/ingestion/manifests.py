@@ -1,0 +1,93 @@
+"""When a date's pending files become a manifest, which files it takes, and where its
+outputs go. Pure: the sensor and the run feed it what they read from the tracking table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+MANIFEST_ID_FORMAT = "batch-{sequence:04d}-{day}-{time}"
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    date_prefix: str
+    file_key: str
+    size: int
+    first_seen: float  # epoch seconds
+    s3_uri: str = ""
+    shard: int = 0
+
+
+@dataclass(frozen=True)
+class ManifestThresholds:
+    max_files: int = 200
+    max_bytes: int = 700 * 1024 * 1024
+    orphan_flush_seconds: float = 900.0
+
+
+def manifest_id(sequence: int, date_prefix: str, now: datetime) -> str:
+    """`batch-0001-20260201-120000` (seed 003): a per-date sequence, the date, the time."""
+    return MANIFEST_ID_FORMAT.format(sequence=sequence, day=date_prefix.replace("-", ""), time=now.strftime("%H%M%S"))
+
+
+def date_of_manifest(manifest: str) -> str:
+    day = manifest.split("-")[2]
+    return f"{day[:4]}-{day[4:6]}-{day[6:]}"
+
+
+def flush_reason(pending: list[PendingFile], now: float, thresholds: ManifestThresholds) -> str | None:
+    """Why this date's pending files should form a manifest now, or None to keep waiting."""
+    if not pending:
+        return None
+    if len(pending) >= thresholds.max_files:
+        return f"{len(pending)} pending files >= {thresholds.max_files}"
+    total = sum(f.size for f in pending)
+    if total >= thresholds.max_bytes:
+        return f"{total} pending bytes >= {thresholds.max_bytes}"
+    oldest = min(f.first_seen for f in pending)
+    if now - oldest >= thresholds.orphan_flush_seconds:
+        return f"orphan flush: oldest pending file waited {now - oldest:.0f} s"
+    return None
+
+
+def manifests_needed(pending: list[PendingFile], thresholds: ManifestThresholds) -> int:
+    """How many full manifests the backlog fills now (at least one once a flush is due);
+    a remainder below the thresholds waits for more files or the orphan flush."""
+    return max(1, len(pending) // thresholds.max_files)
+
+
+def select_for_claim(pending: Iterable[PendingFile], thresholds: ManifestThresholds) -> list[PendingFile]:
+    """Oldest first, up to the file and byte limits (always at least one file)."""
+    chosen: list[PendingFile] = []
+    total = 0
+    for candidate in sorted(pending, key=lambda f: (f.first_seen, f.file_key)):
+        if chosen and (len(chosen) >= thresholds.max_files or total + candidate.size > thresholds.max_bytes):
+            break
+        chosen.append(candidate)
+        total += candidate.size
+    return chosen
+
+
+def manifest_key(manifest: str) -> str:
+    return f"manifests/{date_of_manifest(manifest)}/{manifest}.json"
+
+
+def output_prefix(manifest: str) -> str:
+    return f"output/merged-parquet-{date_of_manifest(manifest)}/"
+
+
+def rejects_key(manifest: str) -> str:
+    return f"rejects/{date_of_manifest(manifest)}/{manifest}.ndjson"
+
+
+def manifest_document(manifest: str, files: list[PendingFile], created_at: str) -> dict:
+    return {
+        "manifest_id": manifest,
+        "date_prefix": date_of_manifest(manifest),
+        "created_at": created_at,
+        "file_count": len(files),
+        "total_bytes": sum(f.size for f in files),
+        "files": [{"s3_uri": f.s3_uri, "file_key": f.file_key, "size": f.size} for f in files],
+    }

@@ -1,0 +1,89 @@
+"""Single-node NDJSON -> Snappy Parquet engine of pipeline B (pyarrow + orjson, no AWS).
+
+``convert_manifest(files, manifest_id=..., output_dir=..., rejects_path=..., mode=...)``
+converts the NDJSON files of one manifest into Parquet parts named by
+``output_file_name(manifest_id, part)``.  A Spark/Glue job that must produce the same
+rows and values for the same manifest has to follow exactly these conventions.
+
+Input and lines
+    * A line is the text between ``\\n`` characters; a trailing ``\\r`` and JSON
+      whitespace around the object are ignored; a UTF-8 BOM at the start of a file is
+      ignored.  ``line_number`` is 1-based and counts every line, blank ones included.
+    * Blank (whitespace-only) lines are ignored: neither rows nor rejects.
+    * Every other line must be exactly one JSON object.  Otherwise it is REJECTED, never
+      dropped: bad JSON (including ``NaN``/``Infinity`` and numbers beyond double range),
+      a JSON array/scalar, several objects on one line, an object spread over several
+      lines (each of its lines is rejected), and an object with a duplicate key at any
+      depth (one of the values would be lost).  Each reject is one NDJSON record in
+      ``rejects_path``: ``{"source_file", "line_number", "error", "line"}`` (see
+      :mod:`.rejects`); the rest of the file is still converted.
+    * Ledger: ``rows_in`` (valid + rejected lines) == ``rows_out + rejected``.
+
+Output
+    * Columns: the union of the top-level keys of the whole manifest, sorted by name
+      (Unicode code point order; keys are case-sensitive, so ``x`` and ``X`` are two
+      columns), then ``_source_file`` (``SourceFile.source_uri``) and ``_manifest_id``.
+      A source key named ``_source_file``/``_manifest_id`` is kept as
+      ``_source_file__input``/``_manifest_id__input``.  A key absent from a record -> null.
+    * Every part has the same (manifest-wide) schema; rows are in manifest order, then
+      line order.  Parts roll at about ``target_file_bytes`` of Parquet (Snappy), row
+      groups hold about ``row_group_bytes`` of Arrow data.  Part names are deterministic;
+      parts are written under a temporary name and renamed, and parts of the same
+      manifest left by an earlier run with a higher part number are deleted, so a retry
+      overwrites.  A manifest without any valid row produces no part.
+    * Strings that look like ISO dates/timestamps stay strings, with their original text.
+
+mode="string" (default; the seed's "cast every column to string")
+    Every top-level column is a string.  Value text (:mod:`.render`): strings unquoted;
+    integers in decimal; doubles: integral and ``|x| < 2**53`` -> integer text
+    (``1.0`` -> ``1``), otherwise the shortest round-trip digits, plain when the
+    decimal exponent is in -6..9, else ``1.5e-7`` / ``1.2345e+10`` form;
+    ``true``/``false``; objects/arrays as compact canonical JSON with object keys
+    sorted and null members omitted (``{"a":1,"b":[1,null]}``); JSON null -> null.
+
+mode="typed"
+    Arrow types unified over the manifest (:mod:`.schema`): int+double -> double,
+    struct fields unioned (sorted by name), lists unified element-wise, null-only
+    fields -> string, anything irreconcilable (number+string, scalar+struct, ...) ->
+    string holding the value's text as in string mode.  Integers beyond int64 parse
+    as double.
+
+Parquet layout
+    Snappy; dictionary encoding only for columns (including nested leaves) whose first
+    source file has at most 20 % distinct values; statistics on; Arrow schema stored.
+
+Errors
+    A source_uri listed twice raises ``ValueError`` (rows would be duplicated); local
+    I/O errors raise.  Parts and the rejects file are written under temporary names and
+    only renamed into place when the whole manifest succeeded; the spool (Arrow IPC,
+    under ``work_dir`` or ``output_dir``) is always deleted.
+
+Spark parity (for the Glue job)
+    Read lines as text (to keep line numbers and rejects), ``spark.sql.caseSensitive=true``,
+    and compute values with the pure-Python reference functions exported here
+    (``text_value``, ``canonical_json``, ``format_double``) in a UDF; reject lines exactly
+    as listed above; sort columns by name; add ``_source_file``/``_manifest_id``.
+
+Limits
+    A file is held in memory while it is parsed (input files are 0.1-20 MB); memory does
+    not grow with the number of files.  In a field that mixes integers and fractions
+    within one file, integers beyond 2**53 lose precision (parsed as double).
+"""
+
+from .convert import (
+    DEFAULT_TARGET_FILE_BYTES,
+    MANIFEST_ID_COLUMN,
+    PROVENANCE_COLUMNS,
+    SOURCE_FILE_COLUMN,
+    ConversionResult,
+    SourceFile,
+    convert_manifest,
+    output_file_name,
+)
+from .render import canonical_json, format_double, text_value
+
+__all__ = [
+    "ConversionResult", "SourceFile", "convert_manifest", "output_file_name",
+    "SOURCE_FILE_COLUMN", "MANIFEST_ID_COLUMN", "PROVENANCE_COLUMNS",
+    "DEFAULT_TARGET_FILE_BYTES", "canonical_json", "format_double", "text_value",
+]

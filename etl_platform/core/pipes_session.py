@@ -1,0 +1,42 @@
+"""Open the Dagster Pipes session of a Glue script, wherever it runs.
+
+Under dagster-aws's PipesGlueClient the bootstrap arrives as Glue job arguments and context
+and messages travel through S3; under the local runner (a PipesSubprocessClient) they
+arrive in environment variables. Run by hand, the session is a no-op. Only `dagster_pipes`
+(a dependency-free module) is imported; the S3 client is passed in.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+from dagster_pipes import (
+    PipesCliArgsParamsLoader, PipesContext, PipesS3ContextLoader, PipesS3MessageWriter, open_dagster_pipes,
+)
+
+
+def open_pipes(s3_client_factory: Callable[[], Any], argv: list[str] | None = None) -> PipesContext:
+    argv = sys.argv if argv is None else argv
+    if "--dagster-pipes-context" in argv:
+        client = s3_client_factory()
+        return open_dagster_pipes(
+            params_loader=PipesCliArgsParamsLoader(),
+            context_loader=PipesS3ContextLoader(client=client),
+            message_writer=PipesS3MessageWriter(client=client),
+        )
+    return open_dagster_pipes()
+
+
+def strip_pipes_arguments(argv: list[str]) -> list[str]:
+    """The job's own arguments, without the Pipes bootstrap pair(s) Glue passes along."""
+    cleaned, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--dagster-pipes-context", "--dagster-pipes-messages"):
+            skip = True
+            continue
+        cleaned.append(arg)
+    return cleaned

@@ -1,0 +1,73 @@
+"""Decode S3 event notifications, as delivered to SQS or to a Lambda. Pure.
+
+Keys arrive URL-encoded (`+` for spaces); `s3:TestEvent` messages, sent when a bucket's
+notification configuration is set, carry no object; only ObjectCreated events are kept.
+A multipart upload can produce more than one event for the same object version: callers
+deduplicate on (bucket, key, etag), which `S3ObjectEvent.version_key` gives them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+
+class MalformedEvent(ValueError):
+    """The message is not an S3 event notification."""
+
+
+@dataclass(frozen=True)
+class S3ObjectEvent:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    event_name: str
+    event_time: str
+    sequencer: str = ""
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def version_key(self) -> str:
+        return f"{self.bucket}/{self.key}@{self.etag}"
+
+
+def parse_s3_event(message: str | dict[str, Any]) -> list[S3ObjectEvent]:
+    """ObjectCreated events of one notification ([] for a test event); MalformedEvent otherwise."""
+    if isinstance(message, str):
+        try:
+            message = json.loads(message)
+        except ValueError as exc:
+            raise MalformedEvent(f"not JSON: {exc}") from exc
+    if not isinstance(message, dict):
+        raise MalformedEvent("not a JSON object")
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    if "Records" not in message or not isinstance(message["Records"], list):
+        raise MalformedEvent("no 'Records' list")
+    events = []
+    for record in message["Records"]:
+        try:
+            name = record["eventName"]
+            if not name.startswith("ObjectCreated:"):
+                continue
+            s3 = record["s3"]
+            events.append(
+                S3ObjectEvent(
+                    bucket=s3["bucket"]["name"],
+                    key=unquote_plus(s3["object"]["key"]),
+                    size=int(s3["object"].get("size", 0)),
+                    etag=str(s3["object"].get("eTag", "")).strip('"'),
+                    event_name=name,
+                    event_time=record.get("eventTime", ""),
+                    sequencer=s3["object"].get("sequencer", ""),
+                )
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise MalformedEvent(f"record without {exc}") from exc
+    return events

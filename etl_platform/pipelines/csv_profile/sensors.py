@@ -1,0 +1,44 @@
+"""Watch s3://<data bucket>/uploads/ for CSV files: one run per new object version."""
+
+
+from dagster import (
+    DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor,
+)
+
+from etl_platform.config import Settings
+from etl_platform.core.upload_cursor import UploadCursor, plan_new_uploads
+from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
+from etl_platform.resources.connection import PlatformS3Resource
+from etl_platform.resources.s3_listing import list_objects
+
+MAX_RUNS_PER_TICK = 50
+
+
+def build_csv_upload_sensor(settings: Settings, job):
+    bucket = settings.names.csv_data_bucket
+    prefix = settings.profiling.upload_prefix
+
+    @sensor(job=job, minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
+            description=f"Profiles every new or re-uploaded s3://{bucket}/{prefix}*.csv")
+    def csv_upload_sensor(context: SensorEvaluationContext, s3: PlatformS3Resource):
+        cursor = UploadCursor.from_json(context.cursor)
+        new, next_cursor = plan_new_uploads(
+            list_objects(s3.get_client(), bucket, prefix, ".csv"), cursor, max_new=MAX_RUNS_PER_TICK
+        )
+        if not new:
+            return SkipReason(f"no new CSV under s3://{bucket}/{prefix}")
+        partition_keys = [o.key[len(prefix):] for o in new]
+        return SensorResult(
+            run_requests=[
+                RunRequest(
+                    run_key=f"{o.key}@{o.etag}",  # unique per object version: a re-upload runs again
+                    partition_key=partition_key,
+                    tags={"s3_key": o.key, "etag": o.etag},
+                )
+                for o, partition_key in zip(new, partition_keys)
+            ],
+            dynamic_partitions_requests=[csv_files_partitions.build_add_request(sorted(set(partition_keys)))],
+            cursor=next_cursor.to_json(),
+        )
+
+    return csv_upload_sensor

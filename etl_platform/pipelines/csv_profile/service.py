@@ -1,0 +1,67 @@
+"""Profile one uploaded CSV: S3 in, summary JSON and metadata item out.
+
+Shared by the Dagster asset and the Lambda-equivalent handler. The object is streamed to a
+temporary file (bounded memory; the profiler streams it from there). On success the summary
+is written first and the item last, so an item saying `success` always has its summary; on
+bad input the item says `error` and any summary of an earlier version is removed, so
+nothing stale or half-written remains.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from etl_platform.core.csv_profile import CsvProfileError, profile_csv
+from etl_platform.core.profile_records import (
+    error_item, file_name_for, success_item, summary_document, summary_key,
+)
+from etl_platform.resources.file_metadata import FileMetadataTable
+
+
+@dataclass(frozen=True)
+class ProfileOutcome:
+    file_name: str
+    item: dict[str, Any]
+    previous: dict[str, Any] | None
+    summary_key: str | None
+    source_bytes: int
+    dialect: dict[str, Any] | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.item["status"] == "success"
+
+
+def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: str, upload_prefix: str,
+                   processed_prefix: str) -> ProfileOutcome:
+    file_name = file_name_for(key, upload_prefix)
+    previous = metadata.latest_profile(file_name)
+    head = s3.head_object(Bucket=bucket, Key=key)
+    uploaded = head["LastModified"]
+    target = summary_key(file_name, processed_prefix)
+    with tempfile.NamedTemporaryFile(suffix=".csv") as local:
+        s3.download_fileobj(bucket, key, local)
+        local.flush()
+        try:
+            profile = profile_csv(local.name)
+        except CsvProfileError as exc:
+            return _record_error(s3, metadata, bucket, target, file_name, str(exc), uploaded, previous, head)
+        except ValueError as exc:  # anything the profiler did not classify is still the file's fault
+            return _record_error(s3, metadata, bucket, target, file_name, f"CSV parsing failed: {exc}", uploaded, previous, head)
+    item = success_item(file_name, profile, uploaded=uploaded, processed=datetime.now(timezone.utc))
+    document = summary_document(item, profile, f"s3://{bucket}/{key}")
+    s3.put_object(Bucket=bucket, Key=target, Body=json.dumps(document, indent=2).encode(), ContentType="application/json")
+    metadata.record_profile(item)
+    return ProfileOutcome(file_name, item, previous, target, head["ContentLength"], profile["dialect"])
+
+
+def _record_error(s3: Any, metadata: FileMetadataTable, bucket: str, target: str, file_name: str, message: str,
+                  uploaded: datetime, previous: dict | None, head: dict) -> ProfileOutcome:
+    item = error_item(file_name, message, uploaded=uploaded, processed=datetime.now(timezone.utc))
+    s3.delete_object(Bucket=bucket, Key=target)
+    metadata.record_profile(item)
+    return ProfileOutcome(file_name, item, previous, None, head["ContentLength"])

@@ -1,0 +1,17 @@
+"""Pipeline B: NDJSON -> Parquet ingestion with exactly-once batching (seeds 002, 003)."""
+
+from dagster import Definitions, define_asset_job
+
+from etl_platform.config import Settings
+from etl_platform.pipelines.ndjson_to_parquet.assets import build_ndjson_assets
+from etl_platform.pipelines.ndjson_to_parquet.sensors import build_file_events_sensor
+
+JOB_NAME = "ndjson_to_parquet_job"
+
+
+def ndjson_to_parquet_definitions(settings: Settings) -> Definitions:
+    landing, ndjson_manifest, merged_parquet = build_ndjson_assets(settings)
+    job = define_asset_job(JOB_NAME, selection=[ndjson_manifest, merged_parquet],
+                           description="Claim a manifest's files, convert them to Parquet, record the outcome")
+    return Definitions(assets=[landing, ndjson_manifest, merged_parquet], jobs=[job],
+                       sensors=[build_file_events_sensor(settings, job)])

@@ -1,0 +1,195 @@
+"""Pipeline B in Dagster: landing files (external) -> ndjson_manifest -> merged_parquet.
+
+Both assets are partitioned by manifest id. `ndjson_manifest` claims the files atomically
+(or, on a re-run, reuses exactly the files it claimed before) and writes the manifest JSON;
+`merged_parquet` is seed 003's Step Functions flow: MANIFEST processing -> engine ->
+MANIFEST completed -> files completed#N, or on failure MANIFEST failed, files failed#N,
+an SNS alert, and the circuit breaker counts it. Re-materializing a failed partition (UI
+or `etl-platform ingest replay`) converts the same files again and overwrites the same
+output paths, so nothing is duplicated.
+"""
+
+import json
+import time
+from datetime import datetime, timezone
+
+from dagster import (
+    AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetSpec, Failure, MaterializeResult, MetadataValue,
+    TableColumn, TableSchema, asset,
+)
+
+from etl_platform.config import Settings
+from etl_platform.core.ingestion.manifests import (
+    PendingFile, date_of_manifest, manifest_document, manifest_key, output_prefix, rejects_key, select_for_claim,
+)
+from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
+from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
+from etl_platform.resources.connection import PlatformS3Resource
+from etl_platform.resources.dynamodb import DynamoTable
+from etl_platform.resources.glue import GlueJobRunner
+from etl_platform.resources.sns import AlertsTopic
+from etl_platform.resources.tracking import FileTrackingTable
+
+GROUP = "ndjson_to_parquet"
+ENGINE_TAG = "ndjson/engine"  # run tag that forces an engine: arrow | spark
+
+
+def _as_pending(item: dict) -> PendingFile:
+    return PendingFile(date_prefix=item["date_prefix"], file_key=item["file_key"], size=int(item["size"]),
+                       first_seen=float(item["first_seen_epoch"]), s3_uri=item["file_path"], shard=int(item["shard_id"]))
+
+
+def build_ndjson_assets(settings: Settings):
+    names = settings.names
+    ingestion = settings.ingestion
+
+    landing = AssetSpec(
+        "ndjson_landing_files",
+        description=f"NDJSON files landed in s3://{names.ndjson_input_bucket}/{ingestion.landing_prefix}YYYY-MM-DD/",
+        group_name=GROUP, kinds={"s3", "json"},
+    )
+
+    @asset(partitions_def=ndjson_manifests_partitions, deps=[landing], group_name=GROUP, kinds={"dynamodb", "s3"},
+           description="The files of one manifest, claimed atomically in the tracking table, and its manifest JSON.")
+    def ndjson_manifest(context: AssetExecutionContext, tracking_table: FileTrackingTable,
+                        s3: PlatformS3Resource) -> MaterializeResult:
+        manifest = context.partition_key
+        record = tracking_table.manifest(manifest)
+        if record is None:  # materialized by hand for a partition the sensor did not mint
+            tracking_table.create_manifest(manifest, reason="manual")
+            record = tracking_table.manifest(manifest)
+        reused = bool(record.get("claimed"))
+        if not reused:
+            already = [_as_pending(i) for i in tracking_table.files_of_manifest(manifest)]
+            candidates = select_for_claim(tracking_table.pending_files(date_of_manifest(manifest)), thresholds_from(settings))
+            budget = max(0, ingestion.manifest_max_files - len(already))
+            won = sum(tracking_table.claim(f, manifest) for f in candidates[:budget])
+            context.log.info(f"{manifest}: claimed {won} of {len(candidates[:budget])} candidate files")
+        files = [_as_pending(i) for i in tracking_table.files_of_manifest(manifest)]
+        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        document = manifest_document(manifest, files, record.get("created_at", created))
+        key = manifest_key(manifest)
+        s3.get_client().put_object(Bucket=names.manifest_bucket, Key=key, Body=json.dumps(document, indent=1).encode(),
+                                   ContentType="application/json")
+        tracking_table.update_manifest(manifest, claimed=True, file_count=len(files),
+                                       total_bytes=document["total_bytes"], manifest_path=f"s3://{names.manifest_bucket}/{key}")
+        return MaterializeResult(metadata={
+            "files": len(files),
+            "input_bytes": document["total_bytes"],
+            "date_prefix": date_of_manifest(manifest),
+            "manifest_path": MetadataValue.url(f"s3://{names.manifest_bucket}/{key}"),
+            "reused_claim": reused,
+            "trigger": record.get("reason", ""),
+        })
+
+    @asset(partitions_def=ndjson_manifests_partitions, deps=[ndjson_manifest], group_name=GROUP,
+           kinds={"parquet", "s3", "spark"},
+           check_specs=[AssetCheckSpec("exactly_once_ledger", asset="merged_parquet",
+                                       description="rows in = rows out + rejected lines")],
+           description=f"Snappy Parquet of one manifest under s3://{names.parquet_output_bucket}/output/merged-parquet-YYYY-MM-DD/")
+    def merged_parquet(context: AssetExecutionContext, tracking_table: FileTrackingTable, s3: PlatformS3Resource,
+                       glue: GlueJobRunner, alerts: AlertsTopic, metrics_table: DynamoTable) -> MaterializeResult:
+        manifest = context.partition_key
+        client = s3.get_client()
+        document = json.loads(client.get_object(Bucket=names.manifest_bucket, Key=manifest_key(manifest))["Body"].read())
+        files = tracking_table.files_of_manifest(manifest)
+        engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
+                               context.run.tags.get(ENGINE_TAG))
+        tracking_table.update_manifest(manifest, status="processing", engine=engine, run_id=context.run_id)
+        started = time.time()
+        try:
+            if not document["files"]:
+                stats = {"engine": engine, "files": 0, "bytes_in": 0, "rows_in": 0, "rows_out": 0, "rejected": 0,
+                         "output_paths": [], "rejects_path": None, "schema": [], "duration_s": 0.0}
+            elif engine == "arrow":
+                stats = run_arrow(client, document, output_bucket=names.parquet_output_bucket,
+                                  mode=ingestion.conversion_mode, log=context.log)
+            else:
+                stats = _run_spark(context, glue, manifest, settings)
+        except Exception as exc:
+            _record_failure(context, manifest, files, exc, tracking_table, alerts, metrics_table, started, settings)
+            raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
+        duration = max(time.time() - started, 1e-6)
+        tracking_table.update_manifest(manifest, status="completed", rows_in=stats["rows_in"], rows_out=stats["rows_out"],
+                                       rejected=stats["rejected"], output_paths=stats["output_paths"])
+        tracking_table.mark_files(files, "completed", completed_by=context.run_id, engine=engine)
+        tracking_table.save_breaker(tracking_table.breaker().after_success())
+        mb_per_s = stats["bytes_in"] / 1024 / 1024 / duration
+        _record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
+        context.log.info(f"{manifest}: {stats['rows_out']} rows from {stats['files']} files in {duration:.1f} s ({mb_per_s:.1f} MB/s)")
+        ledger_ok = stats["rows_in"] == stats["rows_out"] + stats["rejected"]
+        return MaterializeResult(
+            metadata={
+                "engine": engine,
+                "files": stats["files"],
+                "input_bytes": stats["bytes_in"],
+                "rows_in": stats["rows_in"],
+                "rows_out": stats["rows_out"],
+                "rejected_lines": stats["rejected"],
+                "output_paths": MetadataValue.json(stats["output_paths"]),
+                "output_prefix": MetadataValue.url(f"s3://{names.parquet_output_bucket}/{output_prefix(manifest)}"),
+                "rejects_path": MetadataValue.url(stats["rejects_path"] or f"s3://{names.parquet_output_bucket}/{rejects_key(manifest)} (none)"),
+                "duration_s": round(duration, 3),
+                "mb_per_s": round(mb_per_s, 2),
+                "schema": MetadataValue.table_schema(TableSchema(columns=[TableColumn(c["name"], c["type"]) for c in stats["schema"]])),
+            },
+            check_results=[AssetCheckResult(
+                check_name="exactly_once_ledger", passed=ledger_ok,
+                metadata={"rows_in": stats["rows_in"], "rows_out": stats["rows_out"], "rejected": stats["rejected"]},
+            )],
+        )
+
+    return landing, ndjson_manifest, merged_parquet
+
+
+def _run_spark(context, glue: GlueJobRunner, manifest: str, settings: Settings) -> dict:
+    """The Glue job glue_jobs/ndjson_to_parquet.py; it reports its statistics through Pipes."""
+    names = settings.names
+    invocation = glue.run(
+        context,
+        job_name=names.ndjson_glue_job,
+        script="ndjson_to_parquet.py",
+        arguments={
+            "manifest_path": f"s3://{names.manifest_bucket}/{manifest_key(manifest)}",
+            "output_bucket": names.parquet_output_bucket,
+            "mode": settings.ingestion.conversion_mode,
+        },
+        # Spark cannot reach an emulator's S3: stage Parquet on local disk, in local mode.
+        local_arguments={"stage_locally": "true", "spark_master": "local[2]"},
+    )
+    reports = invocation.get_custom_messages()
+    if not reports:
+        raise RuntimeError(f"Glue job {names.ndjson_glue_job} ended without reporting its result")
+    return reports[-1]
+
+
+def _record_failure(context, manifest, files, exc, tracking_table, alerts, metrics_table, started, settings) -> None:
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    context.log.error(f"{manifest} failed: {error}")
+    tracking_table.update_manifest(manifest, status="failed", error=error)
+    tracking_table.mark_files(files, "failed", error=error)
+    breaker = tracking_table.breaker().after_failure(time.time(), settings.ingestion.circuit_breaker_failures)
+    tracking_table.save_breaker(breaker)
+    alerts.publish_alert(f"NDJSON manifest {manifest} failed", {
+        "manifest_id": manifest, "date_prefix": date_of_manifest(manifest), "file_count": len(files), "error": error,
+        "run_id": context.run_id, "consecutive_failures": breaker.consecutive_failures,
+    })
+    _record_metrics(metrics_table, manifest, "failed", {"files": len(files), "bytes_in": sum(int(f["size"]) for f in files)},
+                    time.time() - started, settings, error=error)
+
+
+def _record_metrics(metrics_table: DynamoTable, manifest: str, status: str, stats: dict, duration: float,
+                    settings: Settings, error: str | None = None) -> None:
+    bytes_in = int(stats.get("bytes_in", 0))
+    item = {
+        "date_prefix": date_of_manifest(manifest), "manifest_id": manifest, "status": status,
+        "files": int(stats.get("files", 0)), "bytes": bytes_in, "rows_in": int(stats.get("rows_in", 0)),
+        "rows_out": int(stats.get("rows_out", 0)), "rejected": int(stats.get("rejected", 0)),
+        "duration_s": round(duration, 3), "mb_per_s": round(bytes_in / 1024 / 1024 / max(duration, 1e-6), 2),
+        "engine": stats.get("engine", ""), "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ttl": int(time.time() + settings.ingestion.tracking_ttl_days * 86400),
+    }
+    if error:
+        item["error"] = error
+    metrics_table.put(item)

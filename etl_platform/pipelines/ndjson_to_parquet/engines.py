@@ -1,0 +1,87 @@
+"""The two engines that turn a manifest's NDJSON files into Snappy Parquet.
+
+`arrow`: the single-node engine of etl_platform.core.ndjson_parquet, in the run's process:
+files are downloaded one by one to local disk, converted with bounded memory, and the
+parts and rejects uploaded. `spark`: the Glue job glue_jobs/ndjson_to_parquet.py, on AWS
+Glue or, locally, in a subprocess with Spark in local mode. Both write the same paths, so
+a retry with either engine overwrites the other's output.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from typing import Any
+
+from etl_platform.core.ingestion.manifests import output_prefix, rejects_key
+from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def choose_engine(setting: str, total_bytes: int, arrow_max_bytes: int, override: str | None = None) -> str:
+    if override in ("arrow", "spark"):
+        return override
+    if setting == "spark" and total_bytes > arrow_max_bytes:
+        return "spark"
+    return "arrow"
+
+
+def remove_stale_outputs(s3: Any, bucket: str, manifest: str, keep_keys: set[str]) -> list[str]:
+    """Delete parts of this manifest left by an earlier attempt that this one did not write."""
+    prefix = output_prefix(manifest) + manifest + "-part-"
+    stale = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for o in page.get("Contents", [])
+        if o["Key"] not in keep_keys
+    ]
+    for key in stale:
+        s3.delete_object(Bucket=bucket, Key=key)
+    return stale
+
+
+def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: Any) -> dict:
+    manifest = document["manifest_id"]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"{manifest}-") as workdir:
+        sources = []
+        for index, entry in enumerate(document["files"]):
+            bucket, key = split_uri(entry["s3_uri"])
+            local = os.path.join(workdir, "in", f"{index:05d}.ndjson")
+            os.makedirs(os.path.dirname(local), exist_ok=True)
+            s3.download_file(bucket, key, local)
+            sources.append(SourceFile(path=local, source_uri=entry["s3_uri"]))
+        log.info(f"{manifest}: downloaded {len(sources)} files; converting ({mode} mode)")
+        out_dir = os.path.join(workdir, "out")
+        os.makedirs(out_dir)
+        rejects_local = os.path.join(workdir, "rejects.ndjson")
+        result = convert_manifest(sources, manifest_id=manifest, output_dir=out_dir, rejects_path=rejects_local, mode=mode)
+        prefix = output_prefix(manifest)
+        written = []
+        for path in result.output_files:
+            key = prefix + os.path.basename(path)
+            s3.upload_file(path, output_bucket, key)
+            written.append(key)
+        remove_stale_outputs(s3, output_bucket, manifest, set(written))
+        if result.rejected:
+            s3.upload_file(rejects_local, output_bucket, rejects_key(manifest))
+        else:
+            s3.delete_object(Bucket=output_bucket, Key=rejects_key(manifest))
+    duration = time.monotonic() - started
+    return {
+        "engine": "arrow",
+        "files": len(document["files"]),
+        "bytes_in": result.bytes_in,
+        "rows_in": result.rows_in,
+        "rows_out": result.rows_out,
+        "rejected": result.rejected,
+        "output_paths": [f"s3://{output_bucket}/{k}" for k in written],
+        "rejects_path": f"s3://{output_bucket}/{rejects_key(manifest)}" if result.rejected else None,
+        "schema": result.schema,
+        "duration_s": round(duration, 3),
+    }

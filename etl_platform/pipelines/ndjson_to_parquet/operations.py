@@ -1,0 +1,76 @@
+"""Operator actions on pipeline B, for the CLI: replay a manifest, reset the circuit
+breaker, redrive the dead-letter queue, and a status summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from dagster import DagsterInstance, Definitions
+
+from etl_platform.config import Settings
+from etl_platform.core.ingestion.breaker import BreakerState, blocking_reason
+from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
+from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
+from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.resources import platform_resources
+from etl_platform.resources.sqs import SqsQueue
+
+
+def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine: str | None = None) -> bool:
+    """Run the manifest's partition again, recorded in `instance` (so it shows in the UI)."""
+    resources = platform_resources(settings)
+    if resources["tracking_table"].manifest(manifest) is None:
+        raise ValueError(f"unknown manifest {manifest!r}")
+    if not instance.has_dynamic_partition(ndjson_manifests_partitions.name, manifest):
+        instance.add_dynamic_partitions(ndjson_manifests_partitions.name, [manifest])
+    defs = Definitions.merge(ndjson_to_parquet_definitions(settings), Definitions(resources=resources))
+    tags = {"replay": "true", **({ENGINE_TAG: engine} if engine else {})}
+    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
+        instance=instance, partition_key=manifest, tags=tags, raise_on_error=False
+    )
+    return result.success
+
+
+def reset_breaker(settings: Settings) -> BreakerState:
+    tracking = platform_resources(settings)["tracking_table"]
+    previous = tracking.breaker()
+    tracking.save_breaker(BreakerState())
+    return previous
+
+
+def redrive_dead_letters(settings: Settings, limit: int = 1000) -> int:
+    """Move messages from the DLQ back to the file-events queue (after fixing their cause)."""
+    resources = platform_resources(settings)
+    dlq = SqsQueue(connection=resources["aws"], queue_name=settings.names.file_events_dlq)
+    queue = resources["file_events_queue"]
+    moved = 0
+    while moved < limit:
+        messages = dlq.receive(max_messages=10)
+        if not messages:
+            break
+        for message in messages:
+            queue.send(message.body)
+        dlq.delete([m.receipt_handle for m in messages])
+        moved += len(messages)
+    return moved
+
+
+def status(settings: Settings, now: float) -> dict[str, Any]:
+    resources = platform_resources(settings)
+    tracking = resources["tracking_table"]
+    ingestion = settings.ingestion
+    breaker = tracking.breaker()
+    pending = Counter(f.date_prefix for f in tracking.pending_files())
+    return {
+        "pending_files_by_date": dict(sorted(pending.items())),
+        "quarantined_files": len(tracking.files_in_state("quarantined")),
+        "failed_files": len(tracking.files_in_state("failed")),
+        "circuit_breaker": {
+            "consecutive_failures": breaker.consecutive_failures,
+            "blocking": blocking_reason(breaker, now, ingestion.circuit_breaker_failures,
+                                        ingestion.circuit_breaker_cooldown_seconds),
+        },
+        "queue": resources["file_events_queue"].approximate_depth(),
+        "dead_letters": SqsQueue(connection=resources["aws"], queue_name=settings.names.file_events_dlq).approximate_depth(),
+    }

@@ -1,0 +1,120 @@
+"""The Lambda-equivalent validator of pipeline B: `handler(event, context)`.
+
+Given an S3 event notification (what S3 sends to a Lambda, and the body of each SQS
+message), it validates every created object (key convention, `.ndjson` suffix, size range,
+a JSON object on the first line), then either tracks it as `pending#N` or moves it to the
+quarantine bucket with the reason in its object metadata and a `quarantined` record. All
+writes are conditional, so a duplicate event or a redelivery changes nothing. The module
+level `handler` reads its settings from the environment and could be deployed as a Lambda
+unchanged; the SQS sensor builds the same handler over its Dagster resources.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError
+
+from etl_platform.config import Settings
+from etl_platform.core.ingestion.landing import (
+    HEAD_BYTES, LandingRules, content_error, placement, shard_for, validation_error,
+)
+from etl_platform.core.s3_events import S3ObjectEvent, parse_s3_event
+from etl_platform.resources.tracking import FileTrackingTable
+
+NOT_FOUND = ("NoSuchKey", "404", "NotFound")
+
+
+@dataclass(frozen=True)
+class ValidatorDependencies:
+    s3: Any
+    tracking: FileTrackingTable
+    rules: LandingRules
+    quarantine_bucket: str
+    shards: int
+
+
+def rules_from(settings: Settings) -> LandingRules:
+    ingestion = settings.ingestion
+    return LandingRules(prefix=ingestion.landing_prefix, min_bytes=ingestion.file_min_bytes,
+                        max_bytes=ingestion.file_max_bytes)
+
+
+def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: float | None = None) -> dict[str, Any]:
+    """Track or quarantine one landed object; returns what happened."""
+    now = time.time() if now is None else now
+    event_day = (event.event_time or datetime.fromtimestamp(now, timezone.utc).isoformat())[:10]
+    place = placement(event.key, deps.rules, fallback_date=event_day)
+    result = {"key": event.key, "date_prefix": place.date_prefix, "file_key": place.file_key}
+    reason = validation_error(event.key, event.size, deps.rules)
+    if reason is None:
+        try:
+            head = deps.s3.get_object(Bucket=event.bucket, Key=event.key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in NOT_FOUND:
+                raise
+            return _already_handled(result, deps, place, "the object no longer exists")
+        reason = content_error(head, whole_file=event.size <= HEAD_BYTES)
+    if reason is None:
+        created = deps.tracking.track_pending(
+            place, shard=shard_for(place.file_key, deps.shards), size=event.size, etag=event.etag,
+            s3_uri=event.uri, now=now,
+        )
+        return {**result, "outcome": "tracked" if created else "duplicate"}
+    return _quarantine(event, deps, place, reason, result, now)
+
+
+def _quarantine(event: S3ObjectEvent, deps: ValidatorDependencies, place, reason: str, result: dict, now: float) -> dict:
+    target_uri = f"s3://{deps.quarantine_bucket}/{event.key}"
+    try:
+        # Copy, record, then delete: a crash in between leaves the source in place for a redelivery.
+        deps.s3.copy_object(
+            Bucket=deps.quarantine_bucket, Key=event.key, CopySource={"Bucket": event.bucket, "Key": event.key},
+            Metadata={"quarantine-reason": reason[:1024], "source-uri": event.uri}, MetadataDirective="REPLACE",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in NOT_FOUND:
+            raise
+        return _already_handled(result, deps, place, "the object no longer exists")
+    created = deps.tracking.track_quarantined(
+        place, reason=reason, size=event.size, etag=event.etag, source_uri=event.uri, quarantine_uri=target_uri, now=now,
+    )
+    deps.s3.delete_object(Bucket=event.bucket, Key=event.key)
+    return {**result, "outcome": "quarantined" if created else "duplicate", "reason": reason, "quarantine_uri": target_uri}
+
+
+def _already_handled(result: dict, deps: ValidatorDependencies, place, why: str) -> dict:
+    """An event for an object that is gone: a duplicate if tracked already, else nothing to do."""
+    existing = deps.tracking.file(place.date_prefix, place.file_key)
+    if existing is not None:
+        return {**result, "outcome": "duplicate"}
+    return {**result, "outcome": "skipped", "reason": why}
+
+
+def make_handler(dependencies: Callable[[], ValidatorDependencies]) -> Callable[[Any, Any], dict]:
+    def handler(event: Any, context: Any = None) -> dict:
+        deps = dependencies()
+        return {"results": [validate_object(e, deps) for e in parse_s3_event(event)]}
+
+    return handler
+
+
+def _from_environment() -> ValidatorDependencies:
+    from etl_platform.resources.connection import AwsConnection
+
+    settings = Settings.from_env()
+    connection = AwsConnection.from_settings(settings)
+    return ValidatorDependencies(
+        s3=connection.client("s3"),
+        tracking=FileTrackingTable(connection=connection, table_name=settings.names.tracking_table,
+                                   shards=settings.ingestion.status_shards, ttl_days=settings.ingestion.tracking_ttl_days),
+        rules=rules_from(settings),
+        quarantine_bucket=settings.names.quarantine_bucket,
+        shards=settings.ingestion.status_shards,
+    )
+
+
+handler = make_handler(_from_environment)

@@ -1,0 +1,142 @@
+"""Pipeline C on the emulator: upload -> sensor -> run -> summary JSON + metadata item."""
+
+import json
+from types import SimpleNamespace
+
+from dagster import DagsterInstance, Definitions, build_sensor_context
+
+from etl_platform.pipelines.csv_profile import csv_profile_definitions
+from etl_platform.pipelines.csv_profile.handler import handler
+from etl_platform.resources import platform_resources
+
+
+def _definitions(settings):
+    return Definitions.merge(csv_profile_definitions(settings), Definitions(resources=platform_resources(settings)))
+
+
+def _tick(defs, instance, cursor=None):
+    sensor = defs.resolve_sensor_def("csv_upload_sensor")
+    context = build_sensor_context(instance=instance, cursor=cursor, resources={"s3": defs.resources["s3"]}, definitions=defs)
+    result = sensor(context)
+    if not hasattr(result, "run_requests"):  # a SkipReason
+        return SimpleNamespace(run_requests=[], cursor=cursor)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+def _run_all(defs, instance, run_requests):
+    job = defs.resolve_job_def("csv_profile_job")
+    return {
+        r.partition_key: job.execute_in_process(instance=instance, partition_key=r.partition_key, raise_on_error=False, tags=r.tags)
+        for r in run_requests
+    }
+
+
+def _item(settings, file_name):
+    return platform_resources(settings)["file_metadata_table"].latest_profile(file_name)
+
+
+def _summary(s3, settings, key):
+    return json.loads(s3.get_object(Bucket=settings.names.csv_data_bucket, Key=key)["Body"].read())
+
+
+def test_upload_sensor_run_outputs(aws, sample_files):
+    defs = _definitions(aws)
+    s3 = defs.resources["s3"].get_client()
+    bucket = aws.names.csv_data_bucket
+    for name, body in sample_files.items():
+        s3.put_object(Bucket=bucket, Key=f"uploads/{name}", Body=body)
+    s3.put_object(Bucket=bucket, Key="uploads/notes.txt", Body=b"not a csv")
+    instance = DagsterInstance.ephemeral()
+
+    tick = _tick(defs, instance)
+    assert sorted(r.partition_key for r in tick.run_requests) == sorted(sample_files)
+    assert all(r.run_key == f"uploads/{r.partition_key}@{r.tags['etag']}" for r in tick.run_requests)
+    runs = _run_all(defs, instance, tick.run_requests)
+    assert _tick(defs, instance, tick.cursor).run_requests == []  # nothing twice
+
+    for good in ("clean.csv", "missing_invalid.csv", "header_only.csv", "semicolon_latin1.csv"):
+        assert runs[good].success, good
+    for bad in ("malformed.csv", "empty.csv"):
+        assert not runs[bad].success, bad
+
+    clean = _item(aws, "clean.csv")
+    assert set(clean) == {"file_name", "upload_timestamp", "processed_timestamp", "status", "row_count", "schema", "statistics", "quality_issues"}
+    assert clean["status"] == "success" and clean["row_count"] == 4
+    assert clean["schema"] == {"name": "string", "age": "int", "salary": "float", "join_date": "date"}
+    assert clean["statistics"]["age"] == {"min": 25, "max": 65, "avg": 42.0, "count": 4}
+    assert clean["statistics"]["salary"] == {"min": 45000.0, "max": 150000.0, "avg": 82500.125, "count": 4}
+    assert clean["statistics"]["join_date"] == {"min": "2018-11-02", "max": "2021-07-30", "count": 4}
+    assert clean["quality_issues"] == {"total_rows": 4, "has_issues": False, "missing_values": {}, "invalid_values": {}}
+    assert clean["upload_timestamp"].endswith("Z") and "T" in clean["processed_timestamp"]
+    summary = _summary(s3, aws, "processed/clean_summary.json")
+    assert {k: summary[k] for k in clean} == clean
+
+    messy = _item(aws, "missing_invalid.csv")
+    issues = messy["quality_issues"]
+    assert messy["schema"]["age"] == "int" and messy["schema"]["salary"] == "float"
+    assert issues["has_issues"] is True and issues["total_rows"] == 11
+    assert issues["missing_values"] == {"salary": {"count": 2, "percentage": 18.18}}
+    assert issues["invalid_values"]["age"]["count"] == 1 and issues["invalid_values"]["age"]["examples"] == [3]
+    assert messy["statistics"]["age"]["count"] == 10 and messy["statistics"]["salary"]["count"] == 9
+
+    header_only = _item(aws, "header_only.csv")
+    assert (header_only["status"], header_only["row_count"], header_only["schema"]) == (
+        "success", 0, {"name": "string", "age": "string", "salary": "string"})
+
+    latin = _item(aws, "semicolon_latin1.csv")
+    assert latin["schema"] == {"nom": "string", "âge": "int", "ville": "string"}
+    assert latin["statistics"]["âge"] == {"min": 29, "max": 51, "avg": 38.0, "count": 3}
+    assert _summary(s3, aws, "processed/semicolon_latin1_summary.json")["dialect"]["delimiter"] == ";"
+
+    for bad, message in (("malformed.csv", "binary"), ("empty.csv", "empty")):
+        item = _item(aws, bad)
+        assert (item["status"], item["row_count"], item["schema"], item["statistics"]) == ("error", 0, {}, {})
+        assert message in item["error_message"]
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"processed/{bad[:-4]}_summary")
+        assert listing.get("KeyCount") == 0, "no partial summary"
+
+
+def test_asset_checks_and_history(aws, sample_files):
+    defs = _definitions(aws)
+    s3 = defs.resources["s3"].get_client()
+    bucket = aws.names.csv_data_bucket
+    instance = DagsterInstance.ephemeral()
+    s3.put_object(Bucket=bucket, Key="uploads/m.csv", Body=sample_files["missing_invalid.csv"])
+    tick = _tick(defs, instance)
+    result = _run_all(defs, instance, tick.run_requests)["m.csv"]
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["missing_values"].passed is False  # 18.18% missing salaries: between 5% (warn) and 20% (error)
+    assert checks["missing_values"].severity.value == "WARN"
+    assert checks["invalid_values"].passed is False  # 10% invalid ages > 5% error threshold
+    assert checks["invalid_values"].severity.value == "ERROR"
+    assert checks["profile_drift"].passed is True  # first profile
+    materialization = result.asset_materializations_for_node("csv_profile")[0]
+    assert materialization.metadata["row_count"].value == 11
+    assert [r.data["column"] for r in materialization.metadata["columns"].value.records] == ["name", "age", "salary", "join_date"]
+
+    # Re-upload of the same name with a shifted mean: a new version, profiled again, drift flagged.
+    shifted = sample_files["missing_invalid.csv"].replace(b",30,", b",300,").replace(b",40,", b",400,")
+    s3.put_object(Bucket=bucket, Key="uploads/m.csv", Body=shifted)
+    tick = _tick(defs, instance, tick.cursor)
+    assert [r.partition_key for r in tick.run_requests] == ["m.csv"]
+    result = _run_all(defs, instance, tick.run_requests)["m.csv"]
+    drift = {e.check_name: e for e in result.get_asset_check_evaluations()}["profile_drift"]
+    assert drift.passed is False and any("age: mean" in f for f in drift.metadata["findings"].value)
+
+
+def test_lambda_equivalent_handler(aws, sample_files, monkeypatch):
+    monkeypatch.setenv("ETL_ENDPOINT_URL", aws.endpoint_url)
+    monkeypatch.setenv("ETL_STATE_DIR", str(aws.state_dir))
+    s3 = platform_resources(aws)["s3"].get_client()
+    bucket = aws.names.csv_data_bucket
+    s3.put_object(Bucket=bucket, Key="uploads/my clean.csv", Body=sample_files["clean.csv"])
+    event = {"Records": [
+        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": "uploads/my+clean.csv", "size": 1}}},
+        {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": "other/x.csv", "size": 1}}},
+    ]}
+    result = handler(event, None)["results"]
+    assert result[0]["status"] == "success" and result[0]["summary_key"] == "processed/my clean_summary.json"
+    assert result[1]["status"] == "skipped"
+    assert _item(aws, "my clean.csv")["row_count"] == 4

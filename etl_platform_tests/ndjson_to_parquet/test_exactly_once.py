@@ -1,0 +1,127 @@
+"""Invariants 1-3 of pipeline B: duplicates, redeliveries, quarantine, failures and replay."""
+
+import json
+import threading
+
+from etl_platform.core.ingestion.manifests import PendingFile
+from etl_platform.resources.sqs import SqsQueue
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+
+
+def test_duplicate_events_and_redeliveries_change_nothing(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=4))
+    queue = pipeline.resources["file_events_queue"]
+    keys = [pipeline.land("2026-03-01", f"d-{i}.ndjson", records(f"d{i}", 5)) for i in range(4)]
+    # The same S3 events again, as S3 may deliver them twice, plus a raw redelivery of one.
+    for key in keys:
+        queue.send({"Records": [{"eventName": "ObjectCreated:CompleteMultipartUpload", "eventTime": "2026-03-01T00:00:00Z",
+                                 "s3": {"bucket": {"name": aws.names.ndjson_input_bucket},
+                                        "object": {"key": key.replace("/", "%2F"), "size": 600, "eTag": "x"}}}]})
+    results = pipeline.drain()
+    assert list(results.values()) == [True]
+    rows = pipeline.output_rows("2026-03-01")
+    assert len(rows) == 20 and len({r["id"] for r in rows}) == 20
+    items = pipeline.tracking.query(key_condition="date_prefix = :d", values={":d": "2026-03-01"})
+    assert sorted(i["file_key"] for i in items if "shard_id" in i) == [f"d-{i}.ndjson" for i in range(4)]
+    assert queue.approximate_depth() == {"visible": 0, "in_flight": 0}
+
+    # Re-running the completed manifest (a retried run) claims nothing new and overwrites.
+    manifest = next(iter(results))
+    pipeline.land("2026-03-01", "late.ndjson", records("late", 3))
+    pipeline.tick()  # tracks the late file; 1 < 4 files and no orphan flush: no manifest
+    assert pipeline.run(manifest).success
+    assert len(pipeline.output_rows("2026-03-01")) == 20
+    assert [f.file_key for f in pipeline.tracking.pending_files("2026-03-01")] == ["late.ndjson"]
+
+
+def test_invalid_files_are_quarantined_with_a_reason(aws):
+    pipeline = Pipeline(scaled(aws, file_min_bytes=200, file_max_bytes=5000))
+    good = records("ok", 5)
+    pipeline.land("2026-03-02", "good.ndjson", good)
+    pipeline.land("2026-03-02", "tiny.ndjson", [], body=b'{"a": 1}\n')
+    pipeline.land("2026-03-02", "huge.ndjson", records("huge", 100))
+    pipeline.land("2026-03-02", "table.ndjson", [], body=b"id,name\n" + b"1,abc\n" * 100)
+    pipeline.s3.put_object(Bucket=aws.names.ndjson_input_bucket, Key="landing/ndjson/misc/wrong.ndjson", Body=b'{"a":1}\n' * 100)
+    pipeline.tick()
+    quarantined = {i["file_key"]: i for i in pipeline.tracking.files_in_state("quarantined")}
+    assert set(quarantined) == {"tiny.ndjson", "huge.ndjson", "table.ndjson", "landing/ndjson/misc/wrong.ndjson"}
+    assert "too small" in quarantined["tiny.ndjson"]["reason"]
+    assert "too large" in quarantined["huge.ndjson"]["reason"]
+    assert "not NDJSON" in quarantined["table.ndjson"]["reason"]
+    assert "YYYY-MM-DD" in quarantined["landing/ndjson/misc/wrong.ndjson"]["reason"]
+    for item in quarantined.values():
+        key = item["quarantine_path"].split("/", 3)[3]
+        head = pipeline.s3.head_object(Bucket=aws.names.quarantine_bucket, Key=key)
+        assert head["Metadata"]["quarantine-reason"] == item["reason"]
+    landed = pipeline.s3.list_objects_v2(Bucket=aws.names.ndjson_input_bucket)["Contents"]
+    assert [o["Key"] for o in landed] == ["landing/ndjson/2026-03-02/good.ndjson"]  # moved, nothing lost
+    assert [f.file_key for f in pipeline.tracking.pending_files("2026-03-02")] == ["good.ndjson"]
+
+
+def test_poison_messages_reach_the_dlq_after_three_receives(aws):
+    pipeline = Pipeline(scaled(aws, sqs_visibility_seconds=0))
+    pipeline.resources["file_events_queue"].send("this is not an S3 event")
+    for _ in range(4):
+        pipeline.tick()
+    dlq = SqsQueue(connection=pipeline.resources["aws"], queue_name=aws.names.file_events_dlq)
+    assert [m.body for m in dlq.receive(wait_seconds=1)] == ["this is not an S3 event"]
+
+
+def test_concurrent_claimers_never_share_a_file(aws):
+    pipeline = Pipeline(scaled(aws))
+    tracking = pipeline.tracking
+    files = [PendingFile("2026-03-03", f"c-{i:03d}.ndjson", 1000, float(i), f"s3://b/c-{i}", shard=i % 10) for i in range(60)]
+    for f in files:
+        tracking.put({"date_prefix": f.date_prefix, "file_key": f.file_key, "status": f"pending#{f.shard}", "shard_id": f.shard,
+                      "size": f.size, "first_seen_epoch": f.first_seen, "file_path": f.s3_uri})
+    won: dict[str, list[str]] = {}
+    barrier = threading.Barrier(4)
+
+    def claimer(name: str) -> None:
+        barrier.wait()
+        won[name] = [f.file_key for f in files if tracking.claim(f, name)]
+
+    threads = [threading.Thread(target=claimer, args=(f"batch-000{n}-20260303-000000",)) for n in range(1, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [key for keys in won.values() for key in keys]
+    assert sorted(claimed) == sorted(f.file_key for f in files)  # every file claimed exactly once
+    for name, keys in won.items():
+        assert sorted(i["file_key"] for i in tracking.files_of_manifest(name)) == sorted(keys)
+
+
+def test_failed_manifest_alerts_and_replays_without_duplicates(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=3))
+    body = {}
+    for i in range(3):
+        recs = records(f"r{i}", 6)
+        key = pipeline.land("2026-03-04", f"r-{i}.ndjson", recs)
+        body[key] = pipeline.s3.get_object(Bucket=aws.names.ndjson_input_bucket, Key=key)["Body"].read()
+    [request] = pipeline.tick().run_requests
+    manifest = request.partition_key
+    # The Glue job's input vanishes (an operator deleted it): the run must fail cleanly.
+    lost = "landing/ndjson/2026-03-04/r-1.ndjson"
+    pipeline.s3.delete_object(Bucket=aws.names.ndjson_input_bucket, Key=lost)
+    assert not pipeline.run(manifest).success
+    assert pipeline.tracking.manifest(manifest)["status"] == "failed"
+    assert sorted(i["status"].split("#")[0] for i in pipeline.tracking.files_of_manifest(manifest)) == ["failed"] * 3
+    inbox = SqsQueue(connection=pipeline.resources["aws"], queue_name=aws.names.alerts_inbox_queue)
+    [alert] = inbox.receive(wait_seconds=2)
+    alert = json.loads(alert.body)
+    assert (alert["manifest_id"], alert["date_prefix"], alert["file_count"]) == (manifest, "2026-03-04", 3)
+    assert "NoSuchKey" in alert["error"] or "404" in alert["error"]
+    metrics = pipeline.resources["metrics_table"].get({"date_prefix": "2026-03-04", "manifest_id": manifest})
+    assert metrics["status"] == "failed"
+
+    # Replay: the file is back (restored by the operator); the same partition runs again.
+    pipeline.s3.put_object(Bucket=aws.names.ndjson_input_bucket, Key=lost, Body=body[lost])
+    assert pipeline.run(manifest).success
+    assert pipeline.run(manifest).success  # and once more: still no duplicates
+    rows = pipeline.output_rows("2026-03-04")
+    assert len(rows) == 18 and len({r["id"] for r in rows}) == 18
+    assert sorted(i["status"].split("#")[0] for i in pipeline.tracking.files_of_manifest(manifest)) == ["completed"] * 3
+    assert pipeline.tracking.breaker().consecutive_failures == 0
+    metrics = pipeline.resources["metrics_table"].get({"date_prefix": "2026-03-04", "manifest_id": manifest})
+    assert (metrics["status"], metrics["rows_out"], metrics["files"]) == ("completed", 18, 3)

@@ -1,0 +1,231 @@
+"""Glue 4.0 PySpark job: the NDJSON files of one manifest -> Snappy Parquet (pipeline B).
+
+Arguments (Glue style, `--name value`):
+    --manifest_path  s3://<manifest bucket>/manifests/YYYY-MM-DD/<manifest id>.json
+    --output_bucket  bucket of output/merged-parquet-YYYY-MM-DD/ and rejects/YYYY-MM-DD/
+    --mode           string (default: every column as text, the seed's cast) | typed
+    --stage_locally  true when Spark cannot reach S3 (the local runner against an
+                     emulator): Parquet is written to local disk and uploaded with boto3
+    --spark_master   only outside Glue, e.g. local[2]
+
+Spark distributes the files over its executors; each executor parses its files with the
+same pure functions as the single-node engine (etl_platform.core.ndjson_parquet, shipped
+with --extra-py-files), so both engines give the same rows and values for a manifest.
+Pass 1 collects each file's schema, line count and rejected lines; the driver unifies the
+schemas; pass 2 converts the files to Arrow batches of the final schema (mapInArrow) and
+Spark writes them. Parts are renamed to `<manifest id>-part-NNNNN.snappy.parquet`, so a
+retry overwrites; stale parts of an earlier attempt are deleted. Input files are read
+with boto3 inside the executors (no Hadoop S3 connector needed).
+"""
+
+import argparse
+import io
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import boto3
+import pyarrow as pa
+
+from etl_platform.core.ndjson_parquet import schema as sch
+from etl_platform.core.ndjson_parquet.convert import COLLISION_SUFFIX, PROVENANCE_COLUMNS, _columns, _combine, output_file_name
+from etl_platform.core.ndjson_parquet.reader import ORIGINAL_ROW, Parser, parse_file
+from etl_platform.core.ndjson_parquet.rejects import RejectWriter
+from etl_platform.core.pipes_session import open_pipes, strip_pipes_arguments
+
+PARQUET_BYTES_PER_INPUT_BYTE = 0.25  # NDJSON -> Snappy Parquet shrinks about 4x: ~128 MB parts
+
+
+def parse_args(argv):
+    names = ["manifest_path", "output_bucket"]
+    try:
+        from awsglue.utils import getResolvedOptions  # present on AWS Glue only
+
+        options = getResolvedOptions(argv, names)
+        for optional, default in (("mode", "string"), ("stage_locally", "false")):
+            options[optional] = getResolvedOptions(argv, [optional])[optional] if f"--{optional}" in argv else default
+        options["spark_master"] = None
+        return options
+    except ImportError:
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--manifest_path", required=True)
+        parser.add_argument("--output_bucket", required=True)
+        parser.add_argument("--mode", default="string", choices=["string", "typed"])
+        parser.add_argument("--stage_locally", default="false")
+        parser.add_argument("--spark_master")
+        return vars(parser.parse_args(strip_pipes_arguments(argv[1:])))
+
+
+def split_uri(uri):
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def read_source(uri):
+    bucket, key = split_uri(uri)
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def parse_source(uri, mode):
+    """One file through the single-node engine's parser: (table or None, rows_in, rejects)."""
+    data = read_source(uri)
+    parsed = parse_file(data, Parser(), mode)
+    return _combine(parsed.tables, mode), parsed.rows_in, parsed.rejects, len(data)
+
+
+def schema_pass(rows, mode):
+    """Executor side of pass 1: per file, its schema, counts and rejected lines."""
+    for row in rows:
+        table, rows_in, rejects, size = parse_source(row["uri"], mode)
+        schema = b""
+        if table is not None:
+            fields = [f for f in table.schema if f.name != ORIGINAL_ROW]
+            schema = pa.schema(fields).serialize().to_pybytes()
+        yield (row["index"], row["uri"], schema, rows_in, size, [(n, e, raw) for n, e, raw in rejects])
+
+
+def final_schema(schemas, mode):
+    fields = {}
+    for blob in schemas:
+        if blob:
+            sch.unify_fields(fields, pa.ipc.read_schema(pa.py_buffer(blob)))
+    final = {n: (sch.STRING if mode == "string" else sch.finalize_type(t)) for n, t in fields.items()}
+    out_names = {n: (n + COLLISION_SUFFIX if n in PROVENANCE_COLUMNS else n) for n in final}
+    order = sorted(final, key=lambda n: out_names[n])
+    arrow_schema = pa.schema([pa.field(out_names[n], final[n]) for n in order]
+                             + [pa.field(c, sch.STRING) for c in PROVENANCE_COLUMNS])
+    return final, order, arrow_schema
+
+
+def convert_pass(mode, final, order, arrow_schema, manifest_id):
+    """Executor side of pass 2: each file's rows as Arrow batches of the manifest schema."""
+    def convert(batches):
+        for batch in batches:
+            for uri in batch.column("uri").to_pylist():
+                table, _, _, _ = parse_source(uri, mode)
+                if table is None:
+                    continue
+                n = table.num_rows
+                columns = _columns(table, order, final)
+                columns += [pa.repeat(pa.scalar(uri, sch.STRING), n), pa.repeat(pa.scalar(manifest_id, sch.STRING), n)]
+                yield from pa.Table.from_arrays(columns, schema=arrow_schema).to_batches()
+    return convert
+
+
+def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    started = time.time()
+    manifest_id = manifest["manifest_id"]
+    date_prefix = manifest["date_prefix"]
+    uris = [f["s3_uri"] for f in manifest["files"]]
+    files = spark.createDataFrame([(i, uri) for i, uri in enumerate(uris)], "index INT, uri STRING")
+    files = files.repartition(max(1, min(len(uris), spark.sparkContext.defaultParallelism * 4)))
+
+    pass1 = sorted(files.rdd.map(lambda r: r.asDict()).mapPartitions(lambda rows: schema_pass(rows, mode)).collect())
+    final, order, arrow_schema = final_schema([p[2] for p in pass1], mode)
+    rows_in = sum(p[3] for p in pass1)
+    bytes_in = sum(p[4] for p in pass1)
+    log(f"{manifest_id}: pass 1 over {len(uris)} files, {rows_in} lines, {len(arrow_schema)} columns")
+
+    rejects_key = f"rejects/{date_prefix}/{manifest_id}.ndjson"
+    prefix = f"output/merged-parquet-{date_prefix}/"
+    workdir = tempfile.mkdtemp(prefix=f"{manifest_id}-")
+    try:
+        rejects = RejectWriter(os.path.join(workdir, "rejects.ndjson"))
+        for _, uri, _, _, _, rejected in pass1:
+            for line_number, error, raw in rejected:
+                rejects.write(uri, line_number, error, raw)
+        rejects.close()
+
+        rows_out, written = 0, []
+        if len(arrow_schema) > len(PROVENANCE_COLUMNS) and rows_in > rejects.count:
+            parts = max(1, math.ceil(bytes_in * PARQUET_BYTES_PER_INPUT_BYTE / (128 * 1024 * 1024)))
+            frame = files.mapInArrow(convert_pass(mode, final, order, arrow_schema, manifest_id),
+                                     from_arrow_schema(arrow_schema)).coalesce(parts)
+            target = os.path.join(workdir, "parquet") if stage_locally else f"s3://{output_bucket}/tmp/{manifest_id}/"
+            frame.write.mode("overwrite").option("compression", "snappy").parquet(target)
+            rows_out, written = publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
+        remove_stale_parts(s3, output_bucket, prefix, manifest_id, set(written))
+        if rejects.count:
+            s3.upload_file(rejects.path, output_bucket, rejects_key)
+        else:
+            s3.delete_object(Bucket=output_bucket, Key=rejects_key)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if rows_in != rows_out + rejects.count:
+        raise RuntimeError(f"ledger mismatch: rows_in={rows_in} rows_out={rows_out} rejected={rejects.count}")
+    return {
+        "engine": "spark", "files": len(uris), "bytes_in": bytes_in, "rows_in": rows_in, "rows_out": rows_out,
+        "rejected": rejects.count, "output_paths": [f"s3://{output_bucket}/{k}" for k in written],
+        "rejects_path": f"s3://{output_bucket}/{rejects_key}" if rejects.count else None,
+        "schema": [{"name": f.name, "type": str(f.type)} for f in arrow_schema],
+        "duration_s": round(time.time() - started, 3),
+    }
+
+
+def publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally):
+    """Give Spark's part files their deterministic names in the output prefix."""
+    import pyarrow.parquet as pq
+
+    written, rows = [], 0
+    if stage_locally:
+        names = sorted(n for n in os.listdir(target) if n.endswith(".parquet"))
+        for part, name in enumerate(names):
+            path = os.path.join(target, name)
+            rows += pq.ParquetFile(path).metadata.num_rows
+            key = prefix + output_file_name(manifest_id, part)
+            s3.upload_file(path, output_bucket, key)
+            written.append(key)
+        return rows, written
+    bucket, tmp_prefix = split_uri(target)
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=tmp_prefix).get("Contents", [])
+    names = sorted(o["Key"] for o in listing if o["Key"].endswith(".parquet"))
+    for part, key in enumerate(names):
+        body = s3.get_object(Bucket=bucket, Key=key, Range="bytes=-8")["Body"].read()
+        footer = pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) if body else None
+        rows += footer.metadata.num_rows
+        final_key = prefix + output_file_name(manifest_id, part)
+        s3.copy_object(Bucket=output_bucket, Key=final_key, CopySource={"Bucket": bucket, "Key": key})
+        written.append(final_key)
+    for obj in listing:
+        s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    return rows, written
+
+
+def remove_stale_parts(s3, bucket, prefix, manifest_id, keep):
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + manifest_id + "-part-").get("Contents", [])
+    for obj in listing:
+        if obj["Key"] not in keep:
+            s3.delete_object(Bucket=bucket, Key=obj["Key"])
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    args = parse_args(argv)
+    s3 = boto3.client("s3")
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("ndjson-to-parquet").config("spark.sql.caseSensitive", "true")
+    if args.get("spark_master"):
+        builder = (builder.master(args["spark_master"]).config("spark.ui.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", "4").config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1"))
+    spark = builder.getOrCreate()
+    with open_pipes(lambda: s3, argv) as pipes:
+        bucket, key = split_uri(args["manifest_path"])
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        stats = run(spark, s3, manifest, args["output_bucket"], args["mode"],
+                    str(args["stage_locally"]).lower() == "true", pipes.log.info)
+        pipes.report_custom_message(stats)
+        print(json.dumps({k: v for k, v in stats.items() if k != "schema"}))
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
