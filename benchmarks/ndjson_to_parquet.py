@@ -97,11 +97,31 @@ def child_duckdb(mode: str, paths: list[str], out: str) -> None:
          out_bytes=_dir_bytes(out), columns=None, slow_files=None)
 
 
+def child_spark(mode: str, paths: list[str], out: str) -> None:
+    """The Glue job's conversion (glue_jobs/ndjson_to_parquet.py) with Spark local[2] on local files."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(root, "glue_jobs"))
+    # Spark's Python workers import the job's functions too
+    os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(root, "glue_jobs"), root, os.environ.get("PYTHONPATH", "")])
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from ndjson_to_parquet import build_spark, spark_convert
+    spark = build_spark("local[2]")  # JVM start-up is outside the timed section, as on a warm Glue cluster
+    start, cpu = time.perf_counter(), time.process_time()
+    rows_in, _, rejected, schema = spark_convert(spark, paths, "bench-manifest", mode, os.path.join(out, "parquet"),
+                                                 os.path.join(out, "rejects.ndjson"), log=lambda _: None)
+    seconds = time.perf_counter() - start
+    cpu = float("nan")  # the work runs in the JVM and Python workers, not in this process: not measured
+    parts = glob.glob(os.path.join(out, "parquet", "*.parquet"))
+    spark.stop()
+    emit(seconds, cpu, rows_out=rows_in - rejected, rejected=rejected, parts=len(parts),
+         out_bytes=_dir_bytes(out), columns=len(schema), slow_files=None)
+
+
 def run_engine(engine: str, mode: str, n_files: int, args) -> dict:
     out = os.path.join(args.out, "ndjson_to_parquet-out", f"{engine}-{mode}-{n_files}")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    if engine == "ours":
+    if engine in ("ours", "spark"):
         os.makedirs(out, exist_ok=True)
     r = run_child([os.path.abspath(__file__), "--child", engine, "--mode", mode,
                    "--files", str(n_files), "--out", args.out, "--child-out", out])
@@ -114,14 +134,15 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--out", default="/tmp/etl-bench")
     ap.add_argument("--repeat", type=int, default=1, help="runs per engine/mode; the median is shown")
-    ap.add_argument("--child", choices=["ours", "duckdb"])
+    ap.add_argument("--child", choices=["ours", "duckdb", "spark"])
+    ap.add_argument("--no-spark", action="store_true", help="skip the Spark engine (JVM start, slow)")
     ap.add_argument("--mode", choices=["typed", "string"])
     ap.add_argument("--child-out")
     args = ap.parse_args()
 
     paths = ensure_batch(args.out, args.files)
     if args.child:
-        (child_ours if args.child == "ours" else child_duckdb)(args.mode, paths, args.child_out)
+        {"ours": child_ours, "duckdb": child_duckdb, "spark": child_spark}[args.child](args.mode, paths, args.child_out)
         return
 
     small = max(1, args.files // 4)
@@ -130,6 +151,8 @@ def main() -> None:
           f"(cpu count {os.cpu_count()}, load avg {os.getloadavg()[0]:.2f})")
     configs = [(e, m, args.files) for m in ("typed", "string") for e in ("ours", "duckdb")]
     configs += [("ours", m, small) for m in ("typed", "string")]
+    if not args.no_spark:
+        configs += [("spark", m, args.files) for m in ("typed", "string")]
     runs: dict[tuple, list[dict]] = {c: [] for c in configs}
     for _ in range(args.repeat):            # interleaved, so load drift hits every engine alike
         for c in configs:

@@ -66,6 +66,9 @@ def split_uri(uri):
 
 
 def read_source(uri):
+    if not uri.startswith("s3://"):  # a local path (benchmarks, tests)
+        with open(uri, "rb") as handle:
+            return handle.read()
     bucket, key = split_uri(uri)
     return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
@@ -116,53 +119,59 @@ def convert_pass(mode, final, order, arrow_schema, manifest_id):
     return convert
 
 
-def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
+def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=print):
+    """Convert `uris` (s3:// or local paths) to Parquet under `target` and the rejects file.
+    Returns (rows_in, bytes_in, rejected, arrow schema)."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    started = time.time()
-    manifest_id = manifest["manifest_id"]
-    date_prefix = manifest["date_prefix"]
-    uris = [f["s3_uri"] for f in manifest["files"]]
     files = spark.createDataFrame([(i, uri) for i, uri in enumerate(uris)], "index INT, uri STRING")
     files = files.repartition(max(1, min(len(uris), spark.sparkContext.defaultParallelism * 4)))
-
     pass1 = sorted(files.rdd.map(lambda r: r.asDict()).mapPartitions(lambda rows: schema_pass(rows, mode)).collect())
     final, order, arrow_schema = final_schema([p[2] for p in pass1], mode)
     rows_in = sum(p[3] for p in pass1)
     bytes_in = sum(p[4] for p in pass1)
     log(f"{manifest_id}: pass 1 over {len(uris)} files, {rows_in} lines, {len(arrow_schema)} columns")
+    rejects = RejectWriter(rejects_path)
+    for _, uri, _, _, _, rejected in pass1:
+        for line_number, error, raw in rejected:
+            rejects.write(uri, line_number, error, raw)
+    rejects.close()
+    if len(arrow_schema) > len(PROVENANCE_COLUMNS) and rows_in > rejects.count:
+        parts = max(1, math.ceil(bytes_in * PARQUET_BYTES_PER_INPUT_BYTE / (128 * 1024 * 1024)))
+        frame = files.mapInArrow(convert_pass(mode, final, order, arrow_schema, manifest_id),
+                                 from_arrow_schema(arrow_schema)).coalesce(parts)
+        frame.write.mode("overwrite").option("compression", "snappy").parquet(target)
+    return rows_in, bytes_in, rejects.count, arrow_schema
 
+
+def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
+    started = time.time()
+    manifest_id = manifest["manifest_id"]
+    date_prefix = manifest["date_prefix"]
+    uris = [f["s3_uri"] for f in manifest["files"]]
     rejects_key = f"rejects/{date_prefix}/{manifest_id}.ndjson"
     prefix = f"output/merged-parquet-{date_prefix}/"
     workdir = tempfile.mkdtemp(prefix=f"{manifest_id}-")
     try:
-        rejects = RejectWriter(os.path.join(workdir, "rejects.ndjson"))
-        for _, uri, _, _, _, rejected in pass1:
-            for line_number, error, raw in rejected:
-                rejects.write(uri, line_number, error, raw)
-        rejects.close()
-
+        rejects_path = os.path.join(workdir, "rejects.ndjson")
+        target = os.path.join(workdir, "parquet") if stage_locally else f"s3://{output_bucket}/tmp/{manifest_id}/"
+        rows_in, bytes_in, rejected, arrow_schema = spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log)
         rows_out, written = 0, []
-        if len(arrow_schema) > len(PROVENANCE_COLUMNS) and rows_in > rejects.count:
-            parts = max(1, math.ceil(bytes_in * PARQUET_BYTES_PER_INPUT_BYTE / (128 * 1024 * 1024)))
-            frame = files.mapInArrow(convert_pass(mode, final, order, arrow_schema, manifest_id),
-                                     from_arrow_schema(arrow_schema)).coalesce(parts)
-            target = os.path.join(workdir, "parquet") if stage_locally else f"s3://{output_bucket}/tmp/{manifest_id}/"
-            frame.write.mode("overwrite").option("compression", "snappy").parquet(target)
+        if rows_in > rejected and len(arrow_schema) > len(PROVENANCE_COLUMNS):
             rows_out, written = publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
         remove_stale_parts(s3, output_bucket, prefix, manifest_id, set(written))
-        if rejects.count:
-            s3.upload_file(rejects.path, output_bucket, rejects_key)
+        if rejected:
+            s3.upload_file(rejects_path, output_bucket, rejects_key)
         else:
             s3.delete_object(Bucket=output_bucket, Key=rejects_key)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if rows_in != rows_out + rejects.count:
-        raise RuntimeError(f"ledger mismatch: rows_in={rows_in} rows_out={rows_out} rejected={rejects.count}")
+    if rows_in != rows_out + rejected:
+        raise RuntimeError(f"ledger mismatch: rows_in={rows_in} rows_out={rows_out} rejected={rejected}")
     return {
         "engine": "spark", "files": len(uris), "bytes_in": bytes_in, "rows_in": rows_in, "rows_out": rows_out,
-        "rejected": rejects.count, "output_paths": [f"s3://{output_bucket}/{k}" for k in written],
-        "rejects_path": f"s3://{output_bucket}/{rejects_key}" if rejects.count else None,
+        "rejected": rejected, "output_paths": [f"s3://{output_bucket}/{k}" for k in written],
+        "rejects_path": f"s3://{output_bucket}/{rejects_key}" if rejected else None,
         "schema": [{"name": f.name, "type": str(f.type)} for f in arrow_schema],
         "duration_s": round(time.time() - started, 3),
     }
@@ -186,9 +195,7 @@ def publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=tmp_prefix).get("Contents", [])
     names = sorted(o["Key"] for o in listing if o["Key"].endswith(".parquet"))
     for part, key in enumerate(names):
-        body = s3.get_object(Bucket=bucket, Key=key, Range="bytes=-8")["Body"].read()
-        footer = pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())) if body else None
-        rows += footer.metadata.num_rows
+        rows += pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).metadata.num_rows
         final_key = prefix + output_file_name(manifest_id, part)
         s3.copy_object(Bucket=output_bucket, Key=final_key, CopySource={"Bucket": bucket, "Key": key})
         written.append(final_key)
@@ -204,18 +211,23 @@ def remove_stale_parts(s3, bucket, prefix, manifest_id, keep):
             s3.delete_object(Bucket=bucket, Key=obj["Key"])
 
 
+def build_spark(master=None):
+    """On Glue the session comes configured; `master` (e.g. local[2]) is for runs outside Glue."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName("ndjson-to-parquet").config("spark.sql.caseSensitive", "true")
+    if master:
+        builder = (builder.master(master).config("spark.ui.enabled", "false")
+                   .config("spark.sql.shuffle.partitions", "4").config("spark.driver.host", "127.0.0.1")
+                   .config("spark.driver.bindAddress", "127.0.0.1"))
+    return builder.getOrCreate()
+
+
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     args = parse_args(argv)
     s3 = boto3.client("s3")
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName("ndjson-to-parquet").config("spark.sql.caseSensitive", "true")
-    if args.get("spark_master"):
-        builder = (builder.master(args["spark_master"]).config("spark.ui.enabled", "false")
-                   .config("spark.sql.shuffle.partitions", "4").config("spark.driver.host", "127.0.0.1")
-                   .config("spark.driver.bindAddress", "127.0.0.1"))
-    spark = builder.getOrCreate()
+    spark = build_spark(args.get("spark_master"))
     with open_pipes(lambda: s3, argv) as pipes:
         bucket, key = split_uri(args["manifest_path"])
         manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())

@@ -23,11 +23,11 @@ def scaled(settings: Settings, **ingestion) -> Settings:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, **resource_overrides):
         self.settings = settings
         self.names = settings.names
-        self.defs = Definitions.merge(ndjson_to_parquet_definitions(settings), Definitions(resources=platform_resources(settings)))
-        self.resources = platform_resources(settings)
+        self.resources = {**platform_resources(settings), **resource_overrides}
+        self.defs = Definitions.merge(ndjson_to_parquet_definitions(settings), Definitions(resources=self.resources))
         self.s3 = self.resources["s3"].get_client()
         self.tracking = self.resources["tracking_table"]
         self.instance = DagsterInstance.ephemeral()
