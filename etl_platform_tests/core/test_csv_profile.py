@@ -114,6 +114,8 @@ def test_string_column_has_no_invalid_values():
         (["inf", "-inf", "Infinity"], "string"),
         (["1e999"], "string"),  # overflows a double
         (["0x10"], "string"),
+        (["+", ".", "e", "1e", "+-1", "1.2.3", "--5", "1-2"], "string"),  # float alphabet, not numbers
+        (["1"] * 9 + ["+"], "int"),
     ],
 )
 def test_type_inference(values, expected):

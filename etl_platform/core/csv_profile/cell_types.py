@@ -63,6 +63,7 @@ _BYTE_WEIGHT[list(b"0123456789")] = 0
 _BYTE_WEIGHT[list(b"+-.eE")] = 1
 _MAX_NUMBER_LEN = 1 << 15
 
+
 @dataclass
 class BatchSummary:
     """What one column batch contributes to the column's profile."""
@@ -114,37 +115,47 @@ def _classify_numeric_start(c: Cells, sel: np.ndarray | None, summary: BatchSumm
     """Kinds of the selected cells (``None``: all), which start with a digit, sign or
     dot; fills the statistics. Cells outside ``sel`` get meaningless kinds."""
     kind = np.full(len(c.arr), OTHER, dtype=np.int8)
-    cs = np.zeros(len(c.data) + 1, dtype=np.int32)
-    np.cumsum(_BYTE_WEIGHT[c.data], dtype=np.int32, out=cs[1:])
-    weight = cs[c.ends] - cs[c.starts]
-    float_alphabet = weight < (1 << 16)
-    is_int = (weight == 0) & (c.lengths <= _MAX_INT_DIGITS)
-    sign_first = _SIGN[c.first]
-    has_plus = False
-    if sign_first.any():
-        signed = sign_first & (weight == 1) & (c.lengths >= 2) & (c.lengths <= _MAX_INT_DIGITS + 1)
-        is_int |= signed
-        has_plus = bool((signed & (c.first == ord("+"))).any())
+    # Cheapest test first: unsigned ints are all an int column needs.
+    is_int = pc.ascii_is_decimal(c.arr).to_numpy(zero_copy_only=False) & (c.lengths <= _MAX_INT_DIGITS)
     if sel is not None:
         is_int &= sel
+    rest = ~is_int if sel is None else sel & ~is_int
+    has_plus = False
+    if rest.any():
+        date_idx, keys, date_shaped = find_dates(c, np.flatnonzero(rest & (c.lengths >= 10)))
+        kind[date_idx] = DATE
+        if date_idx.size:
+            summary.date_stats = (int(keys.min()), int(keys.max()))
+        rest[date_shaped] = False  # a date shape is never a number, valid date or not
+    if rest.any():
+        weight = _byte_weights(c, rest)
+        float_alphabet = rest & (weight < (1 << 16))
+        short = (c.lengths >= 2) & (c.lengths <= _MAX_INT_DIGITS + 1)
+        signed = float_alphabet & _SIGN[c.first] & (weight == 1) & short  # [+-] and digits
+        if signed.any():
+            is_int |= signed
+            has_plus = bool((signed & (c.first == ord("+"))).any())
+        is_float, values = _floats(c, float_alphabet & ~signed)
+        kind[is_float] = FLOAT
+        if values.size:
+            summary.float_stats = (float(values.min()), float(values.max()), float(values.sum()))
     kind[is_int] = INT
     if is_int.any():
         summary.int_stats = _int_stats(c, is_int, has_plus)
-
-    rest = ~is_int if sel is None else sel & ~is_int
-    if not rest.any():
-        return kind
-    date_idx, keys, date_shaped = find_dates(c, np.flatnonzero(rest & (c.lengths >= 10)))
-    kind[date_idx] = DATE
-    if date_idx.size:
-        summary.date_stats = (int(keys.min()), int(keys.max()))
-    rest[date_shaped] = False  # a date shape is never a number, valid date or not
-
-    is_float, values = _floats(c, rest & float_alphabet)
-    kind[is_float] = FLOAT
-    if values.size:
-        summary.float_stats = (float(values.min()), float(values.max()), float(values.sum()))
     return kind
+
+
+def _byte_weights(c: Cells, cells: np.ndarray) -> np.ndarray:
+    """Per cell, the ``_BYTE_WEIGHT`` sum of its bytes; only meaningful inside ``cells``."""
+    idx = np.flatnonzero(cells)
+    if len(idx) * 4 < len(c.arr):  # few cells: sum over a packed copy of just those
+        sub = Cells(c.take(idx))
+        weight = np.zeros(len(c.arr), dtype=np.int32)
+        weight[idx] = _byte_weights(sub, np.ones(len(idx), dtype=bool))
+        return weight
+    cs = np.zeros(len(c.data) + 1, dtype=np.int32)
+    np.cumsum(_BYTE_WEIGHT[c.data], dtype=np.int32, out=cs[1:])
+    return cs[c.ends] - cs[c.starts]
 
 
 def _floats(c: Cells, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
