@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import click
 
@@ -97,28 +98,17 @@ def ingest() -> None:
     """Pipeline B (NDJSON -> Parquet) operations."""
 
 
-def _dagster_instance(settings):
-    import os
-
-    from dagster import DagsterInstance
-
-    from etl_platform.local.devstack import prepare_dagster_home
-
-    if "DAGSTER_HOME" not in os.environ:
-        os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
-    return DagsterInstance.get()
-
-
 @ingest.command("replay")
 @click.argument("manifest_id")
 @click.option("--engine", type=click.Choice(["arrow", "spark"]), help="Force an engine for this run.")
 def ingest_replay(manifest_id: str, engine: str | None) -> None:
     """Run a (failed) manifest again: same files, same output paths, no duplicates."""
+    from etl_platform.local.devstack import dagster_instance
     from etl_platform.pipelines.ndjson_to_parquet.operations import replay
 
     settings = _settings()
     try:
-        ok = replay(settings, manifest_id, _dagster_instance(settings), engine)
+        ok = replay(settings, manifest_id, dagster_instance(settings), engine)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{manifest_id}: {'completed' if ok else 'failed again (see the run in the Dagster UI)'}")
@@ -170,3 +160,84 @@ def infra_deploy(env: str, no_wait: bool) -> None:
     click.echo(f"stack {stack_name(settings)} deployed")
     for key, value in outputs.items():
         click.echo(f"  {key}: {value}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default ETL_API_PORT or 8000).")
+def api(host: str | None, port: int | None) -> None:
+    """Serve pipeline A's REST API and web page (OpenAPI schema at /docs and /openapi.json)."""
+    import uvicorn
+
+    from etl_platform.api import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host or settings.jobs.api_host, port=port or settings.jobs.api_port,
+                log_level="info")
+
+
+@main.group()
+@click.option("--api-url", default=None, help="The REST API (default ETL_API_URL or http://127.0.0.1:8000).")
+@click.pass_context
+def jobs(ctx: click.Context, api_url: str | None) -> None:
+    """Pipeline A (Parquet -> JSON) jobs, through the REST API of `etl-platform api`."""
+    from etl_platform.api.client import JobsClient
+
+    ctx.obj = JobsClient(api_url or _settings().jobs.api_base_url)
+
+
+def _api_call(call):
+    from etl_platform.api.client import ApiError
+
+    try:
+        return call()
+    except ApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@jobs.command("upload")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--trigger", is_flag=True, help="Start the conversion right away.")
+@click.pass_obj
+def jobs_upload(client, file: Path, trigger: bool) -> None:
+    """Upload a Parquet FILE as a new job; prints its jobId."""
+    click.echo(json.dumps(_api_call(lambda: client.upload(file, trigger=trigger)), indent=2))
+
+
+@jobs.command("trigger")
+@click.argument("job_id")
+@click.pass_obj
+def jobs_trigger(client, job_id: str) -> None:
+    """Start (or restart a FAILED) conversion job."""
+    click.echo(json.dumps(_api_call(lambda: client.trigger(job_id)), indent=2))
+
+
+@jobs.command("status")
+@click.argument("job_id")
+@click.pass_obj
+def jobs_status(client, job_id: str) -> None:
+    """A job's status, times and error message."""
+    click.echo(json.dumps(_api_call(lambda: client.status(job_id)), indent=2))
+
+
+@jobs.command("list")
+@click.option("--status", type=click.Choice(["PENDING", "RUNNING", "COMPLETED", "FAILED"]))
+@click.pass_obj
+def jobs_list(client, status: str | None) -> None:
+    """Every job (newest first with --status): one line each."""
+    for job in _api_call(lambda: client.list(status)):
+        click.echo(f"{job['jobId']}  {job['status']:<9}  {job['createdAt']}  {job['fileName']}")
+
+
+@jobs.command("download")
+@click.argument("job_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_obj
+def jobs_download(client, job_id: str, output: Path) -> None:
+    """Save a COMPLETED job's JSON output to OUTPUT."""
+    link = _api_call(lambda: client.download(job_id, output))
+    click.echo(f"{link['fileName']} -> {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -174,11 +174,25 @@ class IngestionSettings:
 
 @dataclass(frozen=True)
 class JobsSettings:
-    """Pipeline A: uploads, downloads, retention."""
+    """Pipeline A: uploads, downloads, retention, the REST API."""
 
     input_retention_days: int = 30
     presigned_url_seconds: int = 3600
     max_upload_bytes: int = 512 * MB
+    # Input bucket layout: the API writes uploads/<jobId>/<file name>; the S3 sensor turns
+    # files dropped under incoming/ into jobs. Separate prefixes: no upload is seen twice.
+    upload_prefix: str = "uploads/"
+    drop_prefix: str = "incoming/"
+    output_prefix: str = "output/"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_url: str | None = None  # where the CLI finds the API; None: http://127.0.0.1:<api_port>
+    dagster_graphql_url: str | None = None  # set: /trigger-job launches through the webserver
+    cors_origins: tuple[str, ...] = ()
+
+    @property
+    def api_base_url(self) -> str:
+        return (self.api_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -305,6 +319,10 @@ class Settings:
         return replace(self, **changes)
 
 
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _choice(*allowed: str):
     def convert(text: str) -> str:
         if text not in allowed:
@@ -345,6 +363,10 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_ARROW_ENGINE_MAX_BYTES": ("ingestion", "arrow_engine_max_bytes", int),
     "ETL_PRESIGNED_URL_SECONDS": ("jobs", "presigned_url_seconds", int),
     "ETL_MAX_UPLOAD_BYTES": ("jobs", "max_upload_bytes", int),
+    "ETL_API_PORT": ("jobs", "api_port", int),
+    "ETL_API_URL": ("jobs", "api_url", str),
+    "ETL_DAGSTER_GRAPHQL_URL": ("jobs", "dagster_graphql_url", str),
+    "ETL_API_CORS_ORIGINS": ("jobs", "cors_origins", _comma_list),
     "ETL_PROFILE_MISSING_WARN_PCT": ("profiling", "missing_warn_pct", float),
     "ETL_PROFILE_MISSING_ERROR_PCT": ("profiling", "missing_error_pct", float),
     "ETL_PROFILE_INVALID_WARN_PCT": ("profiling", "invalid_warn_pct", float),

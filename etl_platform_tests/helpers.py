@@ -40,4 +40,22 @@ def wait_for_http(url: str, timeout: float = 120.0) -> bytes:
     raise TimeoutError(f"{url} did not answer in {timeout} s: {last_error}")
 
 
-__all__ = ["PROJECT_ROOT", "VENV_BIN", "cli_env", "free_port", "wait_for_http"]
+def tick_sensor(defs, instance, sensor_name: str, resource_keys: tuple[str, ...], cursor: str | None = None):
+    """One evaluation of an upload sensor, with the dynamic partitions it asks for added;
+    a SkipReason comes back as no run requests and the same cursor."""
+    from types import SimpleNamespace
+
+    from dagster import build_sensor_context
+
+    sensor = defs.resolve_sensor_def(sensor_name)
+    resources = {key: defs.resources[key] for key in resource_keys}
+    with build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs) as context:
+        result = sensor(context)
+    if not hasattr(result, "run_requests"):
+        return SimpleNamespace(run_requests=[], cursor=cursor)
+    for request in result.dynamic_partitions_requests or []:
+        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    return result
+
+
+__all__ = ["PROJECT_ROOT", "VENV_BIN", "cli_env", "free_port", "tick_sensor", "wait_for_http"]

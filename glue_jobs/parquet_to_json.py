@@ -11,6 +11,9 @@ the file size: Parquet needs random access, so the input goes to local disk
 first, then batches are streamed through the columnar encoder
 (``etl_platform.core.arrow_json``, which documents the JSON type rules) and
 the output leaves through an S3 multipart upload.
+
+Under Dagster Pipes (the `parquet_to_json` asset) the outcome -- rows, bytes in and out,
+columns, preview, or the reason the input was refused -- is reported as a custom message.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ try:
 except ImportError:  # run from a source checkout without the package installed
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from etl_platform.core.arrow_json import JsonChunkEncoder, encode_ndjson
+from etl_platform.core.pipes_session import launched_by_dagster, open_pipes  # noqa: E402
 
 DEFAULT_BATCH_ROWS = 32_768
 READ_BUFFER_BYTES = 1 << 20
@@ -253,7 +257,12 @@ def run(s3_client, input_bucket: str, input_key: str, output_bucket: str, output
     JsonChunkEncoder(output_format)  # validate before any transfer
     with tempfile.TemporaryDirectory(prefix="parquet-to-json-") as tmp_dir:
         local = os.path.join(tmp_dir, "input.parquet")
-        s3_client.download_file(input_bucket, input_key, local)
+        try:
+            s3_client.download_file(input_bucket, input_key, local)
+        except Exception as exc:  # botocore's ClientError, without importing botocore here
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise ConversionError(f"input not found: s3://{input_bucket}/{input_key}") from exc
+            raise
         with S3MultipartSink(s3_client, output_bucket, output_key, part_size=part_size,
                              content_type=CONTENT_TYPES[output_format]) as sink:
             stats = convert(local, sink, output_format=output_format, batch_rows=batch_rows)
@@ -285,21 +294,28 @@ def parse_args(argv: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Convert, then report the outcome: a JSON line on stdout and, under Dagster Pipes, a
+    custom message. Bad input is an outcome, not a crash: under Pipes the script exits 0 so
+    the orchestrator reads the reason from the message (a failed Glue run only says "exit 2");
+    run by hand it exits 2."""
     import boto3
 
+    argv = sys.argv if argv is None else argv
     use_system_allocator()
-    args = parse_args(sys.argv if argv is None else argv)
+    args = parse_args(argv)
     in_bucket, in_key = parse_s3_uri(args["input_path"])
     out_bucket, out_key = parse_s3_uri(args["output_path"])
-    try:
-        stats = run(boto3.client("s3"), in_bucket, in_key, out_bucket, out_key,
-                    args["output_format"])
-    except ConversionError as exc:
-        print(json.dumps({"status": "FAILED", "error": "ConversionError", "message": str(exc)}))
-        return 2
-    stats.pop("preview_markdown")
-    print(json.dumps({"status": "SUCCEEDED", **stats}, ensure_ascii=False))
-    return 0
+    s3 = boto3.client("s3")
+    with open_pipes(lambda: s3, argv) as pipes:
+        try:
+            outcome = {"status": "SUCCEEDED", **run(s3, in_bucket, in_key, out_bucket, out_key,
+                                                    args["output_format"])}
+        except ConversionError as exc:
+            outcome = {"status": "FAILED", "error": "ConversionError", "message": str(exc)}
+        pipes.report_custom_message(outcome)
+    outcome.pop("preview_markdown", None)
+    print(json.dumps(outcome, ensure_ascii=False))
+    return 0 if outcome["status"] == "SUCCEEDED" or launched_by_dagster(argv) else 2
 
 
 if __name__ == "__main__":

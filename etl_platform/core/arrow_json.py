@@ -66,8 +66,12 @@ def _list_layout(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
         offsets = np.arange(len(arr) + 1, dtype=np.int64) * size
         return offsets, arr.values.slice(arr.offset * size, len(arr) * size)
     offsets = np.asarray(arr.offsets, np.int64)
-    values = arr.values.slice(offsets[0], offsets[-1] - offsets[0])
-    return offsets - offsets[0], values
+    span = int(offsets[-1] - offsets[0])
+    if pa.types.is_null(arr.values.type):
+        # pyarrow.json.read_json can build list<null> arrays whose null child is shorter
+        # than the offsets span; a null child holds no data, so rebuild it at full length.
+        return offsets - offsets[0], pa.nulls(span)
+    return offsets - offsets[0], arr.values.slice(offsets[0], span)
 
 
 def _join_lists(offsets: np.ndarray, items: pa.Array, arr: pa.Array, open_: str, close: str):

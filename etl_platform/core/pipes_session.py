@@ -12,7 +12,8 @@ import sys
 from typing import Any, Callable
 
 from dagster_pipes import (
-    PipesCliArgsParamsLoader, PipesContext, PipesS3ContextLoader, PipesS3MessageWriter, open_dagster_pipes,
+    PipesCliArgsParamsLoader, PipesContext, PipesEnvVarParamsLoader, PipesS3ContextLoader, PipesS3MessageWriter,
+    open_dagster_pipes,
 )
 
 
@@ -26,6 +27,12 @@ def open_pipes(s3_client_factory: Callable[[], Any], argv: list[str] | None = No
             message_writer=PipesS3MessageWriter(client=client),
         )
     return open_dagster_pipes()
+
+
+def launched_by_dagster(argv: list[str] | None = None) -> bool:
+    """True under PipesGlueClient (bootstrap in the arguments) or the local runner (in the environment)."""
+    argv = sys.argv if argv is None else argv
+    return "--dagster-pipes-context" in argv or PipesEnvVarParamsLoader().is_dagster_pipes_process()
 
 
 def strip_pipes_arguments(argv: list[str]) -> list[str]:

@@ -2,8 +2,9 @@
 
 Starts the embedded AWS (unless it already runs), prepares a project-local DAGSTER_HOME
 (SQLite storage), then runs `dagster dev` (webserver on 127.0.0.1:3000 plus the daemon, so
-sensors tick) in the foreground. Ctrl-C stops Dagster and, if this command started it,
-the emulator, which saves its snapshot first. Sample inputs are dropped on first start,
+sensors tick) in the foreground, and pipeline A's REST API and web page on 127.0.0.1:8000.
+Ctrl-C stops the API, Dagster and, if this command started it, the emulator, which saves
+its snapshot first. Sample inputs are dropped on first start,
 so the sensors run each pipeline's job once.
 """
 
@@ -36,6 +37,16 @@ def prepare_dagster_home(settings: Settings) -> Path:
     return home
 
 
+def dagster_instance(settings: Settings):
+    """The DagsterInstance of DAGSTER_HOME, else of the project-local home (for commands
+    and the API that run jobs in-process, so their runs show in the UI)."""
+    from dagster import DagsterInstance
+
+    if "DAGSTER_HOME" not in os.environ:
+        os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
+    return DagsterInstance.get()
+
+
 def dagster_environment(settings: Settings, endpoint: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -51,19 +62,44 @@ def run(settings: Settings) -> int:
     already_running = emulator.running_state(settings) is not None
     state = emulator.up(settings)
     print(f"embedded AWS: {state.endpoint}   (aws --endpoint-url {state.endpoint} s3 ls)", flush=True)
-    for uri in drop_samples(settings.with_overrides(endpoint_url=state.endpoint)):
-        print(f"sample dropped: {uri}", flush=True)
+    dropped = drop_samples(settings.with_overrides(endpoint_url=state.endpoint))
+    if dropped:
+        buckets = sorted({uri.split("/")[2] for uri in dropped})
+        print(f"samples dropped: {len(dropped)} objects in {', '.join(buckets)}", flush=True)
     command = [
         sys.executable, "-m", "dagster", "dev",
         "-w", str(settings.project_root / "workspace.yaml"),
         "-h", settings.webserver_host, "-p", str(settings.webserver_port),
     ]
     print(f"Dagster UI: http://{settings.webserver_host}:{settings.webserver_port}", flush=True)
-    process = subprocess.Popen(command, env=dagster_environment(settings, state.endpoint), cwd=settings.project_root)
+    env = dagster_environment(settings, state.endpoint)
+    process = subprocess.Popen(command, env=env, cwd=settings.project_root)
+    api = start_api(settings, env)
     try:
         return process.wait()
     except KeyboardInterrupt:
         return process.wait()
     finally:
+        stop(api)
         if not already_running:
             emulator.down(settings)
+
+
+def start_api(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+    """Pipeline A's REST API and web page; /trigger-job launches runs through this webserver."""
+    graphql = f"http://{settings.webserver_host}:{settings.webserver_port}/graphql"
+    command = [sys.executable, "-m", "etl_platform.cli", "api", "--host", settings.jobs.api_host,
+               "--port", str(settings.jobs.api_port)]
+    print(f"jobs API and web page: http://{settings.jobs.api_host}:{settings.jobs.api_port}", flush=True)
+    return subprocess.Popen(command, env={**env, "ETL_DAGSTER_GRAPHQL_URL": graphql}, cwd=settings.project_root)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a child that Ctrl-C may already have stopped (it shares the terminal's signal)."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

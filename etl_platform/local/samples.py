@@ -6,8 +6,15 @@ restart does not trigger the pipelines again.
 
 from __future__ import annotations
 
+import io
+import json
 import random
 from datetime import date, timedelta
+from functools import partial
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from botocore.exceptions import ClientError
 
@@ -29,11 +36,56 @@ def sales_data_csv(rows: int = 200) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def sample_objects(settings: Settings) -> dict[tuple[str, str], bytes]:
+def orders_parquet(rows: int = 100) -> bytes:
+    """Flat and nested columns, for pipeline A's first conversion job."""
+    rng = random.Random(1)
+    table = pa.table({
+        "order_id": pa.array(range(1, rows + 1), pa.int64()),
+        "customer": [FIRST_NAMES[i % len(FIRST_NAMES)] for i in range(rows)],
+        "ordered_on": [date(2024, 1, 1) + timedelta(days=rng.randint(0, 365)) for _ in range(rows)],
+        "total": [round(rng.uniform(5, 500), 2) for _ in range(rows)],
+        "items": [[{"sku": f"SKU-{rng.randint(1, 50):03d}", "quantity": rng.randint(1, 4)}
+                   for _ in range(rng.randint(1, 3))] for _ in range(rows)],
+    })
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+SAMPLE_LANDING_DATE = "2025-12-23"
+
+
+def landing_ndjson(index: int, min_bytes: int) -> bytes:
+    """One landed NDJSON file of pipeline B: nested events, just above the minimum size."""
+    rng = random.Random(index)
+    lines, size = [], 0
+    while size < min_bytes + 1024:
+        event = {
+            "event_id": f"evt-{index:03d}-{len(lines):05d}",
+            "type": rng.choice(["view", "click", "purchase"]),
+            "user": {"id": rng.randint(1, 5000), "country": rng.choice(["DE", "FR", "US", "JP"])},
+            "amount": round(rng.uniform(1, 300), 2) if rng.random() < 0.3 else None,
+            "tags": [rng.choice("abcdef") for _ in range(rng.randint(0, 3))],
+        }
+        line = json.dumps(event)
+        lines.append(line)
+        size += len(line) + 1
+    return ("\n".join(lines) + "\n").encode()
+
+
+def sample_objects(settings: Settings) -> dict[tuple[str, str], Callable[[], bytes]]:
+    """(bucket, key) -> body factory; bodies are built only for samples that are missing."""
     names = settings.names
-    return {
-        (names.csv_data_bucket, f"{settings.profiling.upload_prefix}sales_data.csv"): sales_data_csv(),
+    samples: dict[tuple[str, str], Callable[[], bytes]] = {
+        (names.csv_data_bucket, f"{settings.profiling.upload_prefix}sales_data.csv"): sales_data_csv,
+        (names.jobs_input_bucket, f"{settings.jobs.drop_prefix}sample_orders.parquet"): orders_parquet,
     }
+    # A full manifest's worth of files, so pipeline B converts one batch right away.
+    landing = f"{settings.ingestion.landing_prefix}{SAMPLE_LANDING_DATE}/"
+    for index in range(settings.ingestion.manifest_max_files):
+        samples[(names.ndjson_input_bucket, f"{landing}sample-{index:03d}.ndjson")] = partial(
+            landing_ndjson, index, settings.ingestion.file_min_bytes)
+    return samples
 
 
 def drop_samples(settings: Settings) -> list[str]:
@@ -47,6 +99,6 @@ def drop_samples(settings: Settings) -> list[str]:
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
                 raise
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        s3.put_object(Bucket=bucket, Key=key, Body=body())
         put.append(f"s3://{bucket}/{key}")
     return put

@@ -9,6 +9,7 @@ from etl_platform.resources.connection import AwsConnection, PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.file_metadata import FileMetadataTable
 from etl_platform.resources.glue import GlueJobRunner
+from etl_platform.resources.jobs_table import JobsTable
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable
@@ -21,7 +22,7 @@ def platform_resources(settings: Settings) -> dict[str, Any]:
     return {
         "aws": connection,
         "s3": PlatformS3Resource.from_settings(settings),
-        "jobs_table": DynamoTable(connection=connection, table_name=names.jobs_table),
+        "jobs_table": JobsTable(connection=connection, table_name=names.jobs_table, status_index=names.jobs_status_index),
         "tracking_table": FileTrackingTable(
             connection=connection, table_name=names.tracking_table, status_index=names.tracking_status_index,
             shards=settings.ingestion.status_shards, ttl_days=settings.ingestion.tracking_ttl_days,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from etl_platform.core.upload_cursor import ListedObject
+from etl_platform.core.upload_cursor import ListedObject, UploadCursor, plan_new_uploads
 
 
 def list_objects(s3: Any, bucket: str, prefix: str, suffix: str) -> list[ListedObject]:
@@ -16,3 +16,12 @@ def list_objects(s3: Any, bucket: str, prefix: str, suffix: str) -> list[ListedO
         for o in page.get("Contents", [])
         if o["Key"].lower().endswith(suffix)
     ]
+
+
+def new_uploads(s3: Any, bucket: str, prefix: str, suffix: str, cursor: str | None,
+                max_new: int) -> tuple[list[ListedObject], str]:
+    """What an upload sensor acts on this tick, and the cursor to store after acting on it."""
+    new, next_cursor = plan_new_uploads(
+        list_objects(s3, bucket, prefix, suffix), UploadCursor.from_json(cursor), max_new=max_new
+    )
+    return new, next_cursor.to_json()

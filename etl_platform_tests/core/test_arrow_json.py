@@ -245,3 +245,15 @@ def test_json_array_streaming_and_chunk_function():
     assert json.loads(b"[" + first + rest + b"]") == [{"x": 1}, {"x": 2}, {"x": 3}]
     with pytest.raises(ValueError):
         JsonChunkEncoder("xml")
+
+
+def test_list_of_null_from_json_reader():
+    # pyarrow.json builds this list<null> column with a child shorter than its offsets say.
+    import io
+
+    import pyarrow.json as pa_json
+
+    table = pa_json.read_json(io.BytesIO(b'{"a":[null,null]}\n{"a":[null,null]}\n{}\n'))
+    assert table.column("a").type == pa.list_(pa.null())
+    assert to_json_strings(table.column("a")).to_pylist() == ["[null,null]", "[null,null]", None]
+    assert encode_ndjson(table.to_batches()[0]) == b'{"a":[null,null]}\n{"a":[null,null]}\n{"a":null}\n'

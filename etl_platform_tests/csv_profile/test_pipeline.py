@@ -1,13 +1,13 @@
 """Pipeline C on the emulator: upload -> sensor -> run -> summary JSON + metadata item."""
 
 import json
-from types import SimpleNamespace
 
-from dagster import DagsterInstance, Definitions, build_sensor_context
+from dagster import DagsterInstance, Definitions
 
 from etl_platform.pipelines.csv_profile import csv_profile_definitions
 from etl_platform.pipelines.csv_profile.handler import handler
 from etl_platform.resources import platform_resources
+from etl_platform_tests.helpers import tick_sensor
 
 
 def _definitions(settings):
@@ -15,14 +15,7 @@ def _definitions(settings):
 
 
 def _tick(defs, instance, cursor=None):
-    sensor = defs.resolve_sensor_def("csv_upload_sensor")
-    context = build_sensor_context(instance=instance, cursor=cursor, resources={"s3": defs.resources["s3"]}, definitions=defs)
-    result = sensor(context)
-    if not hasattr(result, "run_requests"):  # a SkipReason
-        return SimpleNamespace(run_requests=[], cursor=cursor)
-    for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-    return result
+    return tick_sensor(defs, instance, "csv_upload_sensor", ("s3",), cursor)
 
 
 def _run_all(defs, instance, run_requests):

@@ -1,5 +1,5 @@
-"""`etl-platform dev` (what `make up` runs): emulator + Dagster webserver + daemon + the sample
-run of each pipeline, then Ctrl-C."""
+"""`etl-platform dev` (what `make up` runs): emulator + Dagster webserver + daemon + jobs API +
+the sample run of each pipeline, then Ctrl-C."""
 
 import json
 import os
@@ -8,9 +8,11 @@ import subprocess
 import time
 import urllib.request
 
+import httpx
 import pytest
 
 from etl_platform.config import Settings
+from etl_platform.local.samples import SAMPLE_LANDING_DATE, orders_parquet
 from etl_platform.resources import platform_resources
 
 from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, wait_for_http
@@ -20,17 +22,17 @@ pytestmark = pytest.mark.e2e
 
 def test_dev_serves_the_ui_and_stops_cleanly(tmp_path):
     state = tmp_path / "state"
-    ui_port = free_port()
-    env = cli_env(state, ETL_LOCAL_PORT=str(free_port()), ETL_WEBSERVER_PORT=str(ui_port))
+    ui_port, api_port = free_port(), free_port()
+    env = cli_env(state, ETL_LOCAL_PORT=str(free_port()), ETL_WEBSERVER_PORT=str(ui_port), ETL_API_PORT=str(api_port))
     log = open(tmp_path / "dev.log", "wb")
     process = subprocess.Popen([str(VENV_BIN / "etl-platform"), "dev"], env=env, cwd=PROJECT_ROOT,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        info = json.loads(wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", timeout=240))
+        info = json.loads(wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", timeout=480))
         assert "dagster_webserver_version" in info
         query = json.dumps({"query": "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"}).encode()
         request = urllib.request.Request(f"http://127.0.0.1:{ui_port}/graphql", data=query, headers={"Content-Type": "application/json"})
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             entries = json.loads(urllib.request.urlopen(request, timeout=30).read())["data"]["workspaceOrError"]["locationEntries"]
             if entries and entries[0]["loadStatus"] == "LOADED" or time.monotonic() > deadline:
@@ -44,13 +46,39 @@ def test_dev_serves_the_ui_and_stops_cleanly(tmp_path):
         # The daemon ticks the sensors: the sample CSV gets profiled without anyone asking.
         settings = Settings(state_dir=state, endpoint_url=endpoint)
         table = platform_resources(settings)["file_metadata_table"]
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 480
         while (item := table.latest_profile("sales_data.csv")) is None and time.monotonic() < deadline:
             time.sleep(2)
         assert item is not None, (tmp_path / "dev.log").read_text()[-3000:]
         assert item["status"] == "success" and item["row_count"] == 200
+
+        # Pipeline B: the 200 sample files fill one manifest, converted under the daemon.
+        tracking = platform_resources(settings)["tracking_table"]
+        deadline = time.monotonic() + 480
+        while time.monotonic() < deadline:
+            manifests = tracking.manifests_of_date(SAMPLE_LANDING_DATE)
+            if manifests and all(m["status"] in ("completed", "failed") for m in manifests):
+                break
+            time.sleep(2)
+        assert [m["status"] for m in manifests] == ["completed"], (tmp_path / "dev.log").read_text()[-3000:]
+        assert len(tracking.files_in_state("completed", SAMPLE_LANDING_DATE)) == 200
+
+        # Pipeline A: the sample Parquet becomes a job through the sensor, and an API upload
+        # is launched through the webserver's GraphQL API; both complete under the daemon.
+        api = f"http://127.0.0.1:{api_port}"
+        wait_for_http(f"{api}/openapi.json", timeout=300)
+        with httpx.Client(base_url=api, timeout=60) as client:
+            uploaded = client.post("/upload", files={"file": ("again.parquet", orders_parquet(5))}).json()
+            assert client.post("/trigger-job", json={"jobId": uploaded["jobId"]}).status_code == 202
+            deadline = time.monotonic() + 480
+            while time.monotonic() < deadline:
+                done = {j["fileName"] for j in client.get("/jobs", params={"status": "COMPLETED"}).json()["jobs"]}
+                if done == {"sample_orders.parquet", "again.parquet"}:
+                    break
+                time.sleep(2)
+            assert done == {"sample_orders.parquet", "again.parquet"}, (tmp_path / "dev.log").read_text()[-3000:]
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        process.wait(timeout=120)
+        process.wait(timeout=180)
     assert not (state / "emulator.json").exists(), (tmp_path / "dev.log").read_text()
     assert (state / "snapshot" / "snapshot.json").exists()

@@ -6,10 +6,9 @@ from dagster import (
 )
 
 from etl_platform.config import Settings
-from etl_platform.core.upload_cursor import UploadCursor, plan_new_uploads
 from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
 from etl_platform.resources.connection import PlatformS3Resource
-from etl_platform.resources.s3_listing import list_objects
+from etl_platform.resources.s3_listing import new_uploads
 
 MAX_RUNS_PER_TICK = 50
 
@@ -21,10 +20,7 @@ def build_csv_upload_sensor(settings: Settings, job):
     @sensor(job=job, minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
             description=f"Profiles every new or re-uploaded s3://{bucket}/{prefix}*.csv")
     def csv_upload_sensor(context: SensorEvaluationContext, s3: PlatformS3Resource):
-        cursor = UploadCursor.from_json(context.cursor)
-        new, next_cursor = plan_new_uploads(
-            list_objects(s3.get_client(), bucket, prefix, ".csv"), cursor, max_new=MAX_RUNS_PER_TICK
-        )
+        new, next_cursor = new_uploads(s3.get_client(), bucket, prefix, ".csv", context.cursor, MAX_RUNS_PER_TICK)
         if not new:
             return SkipReason(f"no new CSV under s3://{bucket}/{prefix}")
         partition_keys = [o.key[len(prefix):] for o in new]
@@ -38,7 +34,7 @@ def build_csv_upload_sensor(settings: Settings, job):
                 for o, partition_key in zip(new, partition_keys)
             ],
             dynamic_partitions_requests=[csv_files_partitions.build_add_request(sorted(set(partition_keys)))],
-            cursor=next_cursor.to_json(),
+            cursor=next_cursor,
         )
 
     return csv_upload_sensor

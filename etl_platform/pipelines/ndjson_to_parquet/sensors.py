@@ -38,7 +38,7 @@ def ingest_file_events(context, queue: SqsQueue, handler, settings: Settings) ->
     counts: dict[str, int] = defaultdict(int)
     received = 0
     while received < ingestion.sqs_max_messages_per_tick and time.monotonic() < deadline:
-        messages = queue.receive(max_messages=10, visibility_timeout=ingestion.sqs_visibility_seconds)
+        messages = queue.receive(max_messages=10, wait_seconds=1, visibility_timeout=ingestion.sqs_visibility_seconds)
         if not messages:
             break
         received += len(messages)

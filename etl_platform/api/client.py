@@ -1,0 +1,87 @@
+"""A small client of the jobs REST API, for `etl-platform jobs ...`.
+
+The CLI goes through the API, never to S3 or DynamoDB directly, so it needs no AWS
+credentials and sees exactly what the web page sees. Uploads take the presigned-PUT path:
+the file streams from disk to S3, whatever its size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from etl_platform.core.parquet_jobs import looks_like_parquet
+
+CHUNK_BYTES = 1024 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: Any):
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status, self.detail = status, detail
+
+
+class JobsClient:
+    def __init__(self, base_url: str, timeout: float = 60.0):
+        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, f"{self._http.base_url} is not reachable ({exc}); is `etl-platform api` running?") from exc
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("detail", response.text)
+            except ValueError:
+                detail = response.text
+            raise ApiError(response.status_code, detail)
+        return response.json()
+
+    def upload(self, path: Path, *, trigger: bool = False) -> dict[str, Any]:
+        size = path.stat().st_size
+        with path.open("rb") as stream:
+            head = stream.read(4)
+            stream.seek(max(size - 4, 0))
+            if not looks_like_parquet(head, stream.read(4), size):
+                raise ApiError(400, f"{path} is not a Parquet file (no PAR1 magic bytes)")
+        job = self._call("POST", "/uploads/presign", json={"fileName": path.name})
+        with path.open("rb") as stream:
+            chunks = iter(lambda: stream.read(CHUNK_BYTES), b"")
+            # S3 refuses chunked PUTs: the length is sent up front, the bytes streamed.
+            put = httpx.put(job["uploadUrl"], content=chunks, headers={"Content-Length": str(size)}, timeout=None)
+        if put.status_code >= 300:
+            raise ApiError(put.status_code, f"upload to S3 failed: {put.text[:500]}")
+        result = {"jobId": job["jobId"], "status": "PENDING", "message": "uploaded"}
+        if trigger:
+            result = self.trigger(job["jobId"])
+        return result
+
+    def trigger(self, job_id: str) -> dict[str, Any]:
+        return self._call("POST", "/trigger-job", json={"jobId": job_id})
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/job-status/{job_id}")
+
+    def list(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Every job (all pages), newest first within each page."""
+        jobs, token = [], None
+        while True:
+            params = {"limit": limit, **({"status": status} if status else {}), **({"nextToken": token} if token else {})}
+            page = self._call("GET", "/jobs", params=params)
+            jobs += page["jobs"]
+            token = page.get("nextToken")
+            if not token:
+                return jobs
+
+    def download(self, job_id: str, target: Path) -> dict[str, Any]:
+        link = self._call("GET", f"/download/{job_id}")
+        with httpx.stream("GET", link["downloadUrl"], timeout=None) as response:
+            if response.status_code >= 300:
+                raise ApiError(response.status_code, f"download failed: {response.read()[:500]!r}")
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return link

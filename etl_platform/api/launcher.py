@@ -1,0 +1,117 @@
+"""How `POST /trigger-job` starts the `parquet_to_json` run of a job.
+
+With a Dagster webserver configured (ETL_DAGSTER_GRAPHQL_URL, which `etl-platform dev`
+sets), the run is launched through its GraphQL API: it runs under the daemon, like every
+sensor run. Without one, it executes in this process against the local DagsterInstance
+(DAGSTER_HOME), on a single background thread: runs queue one after another, since
+SQLite storage does not take concurrent writers well. Either way the run shows in the UI.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+import httpx
+
+from etl_platform.config import Settings
+from etl_platform.pipelines.parquet_to_json import JOB_NAME
+from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
+
+CODE_LOCATION = "etl_platform"  # pyproject's [tool.dagster] code_location_name
+REPOSITORY = "__repository__"  # the repository name Dagster gives a module's `defs`
+log = logging.getLogger(__name__)
+
+ADD_PARTITION = """
+mutation($selector: RepositorySelector!, $name: String!, $key: String!) {
+  addDynamicPartition(repositorySelector: $selector, partitionsDefName: $name, partitionKey: $key) {
+    __typename
+    ... on Error { message }
+  }
+}"""
+
+LAUNCH_RUN = """
+mutation($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on Error { message }
+  }
+}"""
+
+
+class LaunchError(RuntimeError):
+    """Dagster refused or could not be reached; the job is left as it was."""
+
+
+class RunLauncher(Protocol):
+    def launch(self, job_id: str) -> str:
+        """Start the run of `job_id`; returns the Dagster run id."""
+
+
+class GraphQLLauncher:
+    def __init__(self, url: str, timeout: float = 30.0):
+        self.url, self.timeout = url, timeout
+
+    def _call(self, query: str, variables: dict, field: str) -> dict:
+        try:
+            response = httpx.post(self.url, json={"query": query, "variables": variables}, timeout=self.timeout)
+            response.raise_for_status()
+            body = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise LaunchError(f"Dagster webserver at {self.url} did not answer: {exc}") from exc
+        if body.get("errors"):
+            raise LaunchError(f"Dagster GraphQL error: {body['errors'][0].get('message')}")
+        return body["data"][field]
+
+    def launch(self, job_id: str) -> str:
+        selector = {"repositoryLocationName": CODE_LOCATION, "repositoryName": REPOSITORY}
+        added = self._call(ADD_PARTITION, {"selector": selector, "name": parquet_jobs_partitions.name, "key": job_id},
+                           "addDynamicPartition")
+        if added["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
+            raise LaunchError(f"could not add partition {job_id}: {added.get('message', added['__typename'])}")
+        params = {
+            "selector": {**selector, "jobName": JOB_NAME},
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": job_id},
+                                           {"key": "job_id", "value": job_id}, {"key": "launched_by", "value": "api"}]},
+            "runConfigData": {},
+        }
+        launched = self._call(LAUNCH_RUN, {"params": params}, "launchRun")
+        if launched["__typename"] != "LaunchRunSuccess":
+            raise LaunchError(f"Dagster did not launch the run: {launched.get('message', launched['__typename'])}")
+        return launched["run"]["runId"]
+
+
+class InProcessLauncher:
+    def __init__(self, settings: Settings):
+        from dagster import Definitions
+
+        from etl_platform.local.devstack import dagster_instance
+        from etl_platform.pipelines.parquet_to_json import parquet_to_json_definitions
+        from etl_platform.resources import platform_resources
+
+        self.instance = dagster_instance(settings)
+        defs = Definitions.merge(parquet_to_json_definitions(settings), Definitions(resources=platform_resources(settings)))
+        self.job = defs.resolve_job_def(JOB_NAME)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-to-json-run")
+
+    def launch(self, job_id: str) -> str:
+        from dagster._core.utils import make_new_run_id
+
+        self.instance.add_dynamic_partitions(parquet_jobs_partitions.name, [job_id])
+        run_id = make_new_run_id()
+        self._pool.submit(self._execute, job_id, run_id)
+        return run_id
+
+    def _execute(self, job_id: str, run_id: str) -> None:
+        try:
+            self.job.execute_in_process(instance=self.instance, partition_key=job_id, run_id=run_id,
+                                        tags={"job_id": job_id, "launched_by": "api"}, raise_on_error=False)
+        except Exception:  # the asset records job failures itself; this is Dagster failing around it
+            log.exception("run %s of job %s could not execute", run_id, job_id)
+
+
+def launcher_for(settings: Settings) -> RunLauncher:
+    url = settings.jobs.dagster_graphql_url
+    return GraphQLLauncher(url) if url else InProcessLauncher(settings)

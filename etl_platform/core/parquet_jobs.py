@@ -1,0 +1,101 @@
+"""Pipeline A's rules for jobs, files and keys. Pure: no boto3, no dagster.
+
+Shared by the jobs table resource, the Dagster asset and sensor, the REST API and the CLI,
+so a key, a file name or a page token is built one way everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import unicodedata
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+PENDING, RUNNING, COMPLETED, FAILED = "PENDING", "RUNNING", "COMPLETED", "FAILED"
+STATUSES = (PENDING, RUNNING, COMPLETED, FAILED)
+
+PARQUET_MAGIC = b"PAR1"
+MIN_PARQUET_BYTES = 12  # magic + footer length + magic
+MAX_FILE_NAME = 200
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+# Namespace of job ids derived from S3 object versions (sensor jobs): same version, same id.
+_OBJECT_JOBS = uuid.UUID("6f1d8a52-3c1e-4d0b-9a51-2b7c64f0e1aa")
+
+
+def now_iso() -> str:
+    """UTC timestamp with milliseconds; sorts as text (the GSI's range key)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+def job_id_for_object(bucket: str, key: str, etag: str) -> str:
+    return str(uuid.uuid5(_OBJECT_JOBS, f"s3://{bucket}/{key}@{etag}"))
+
+
+def sanitise_file_name(name: str) -> str:
+    """A safe S3 key segment from a client-supplied name: no path, no control or shell
+    characters, no leading dot, at most 200 characters, never empty."""
+    base = unicodedata.normalize("NFKD", name.replace("\\", "/").rsplit("/", 1)[-1])
+    base = base.encode("ascii", "ignore").decode()
+    base = _UNSAFE.sub("_", base).strip("._-")
+    if not base:
+        return "upload.parquet"
+    if len(base) > MAX_FILE_NAME:
+        stem, dot, ext = base.rpartition(".")
+        base = (stem[: MAX_FILE_NAME - len(ext) - 1] + "." + ext) if dot and len(ext) < 16 else base[:MAX_FILE_NAME]
+    return base
+
+
+def output_file_name(file_name: str) -> str:
+    stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
+    return f"{stem or 'output'}.ndjson"
+
+
+def output_key(output_prefix: str, job_id: str, file_name: str) -> str:
+    """Deterministic per job: a retry overwrites the same object."""
+    return f"{output_prefix}{job_id}/{output_file_name(file_name)}"
+
+
+def upload_key(upload_prefix: str, job_id: str, file_name: str) -> str:
+    return f"{upload_prefix}{job_id}/{file_name}"
+
+
+def looks_like_parquet(head: bytes, tail: bytes, size: int) -> bool:
+    """Parquet files start and end with the magic bytes PAR1."""
+    return size >= MIN_PARQUET_BYTES and head[:4] == PARQUET_MAGIC and tail[-4:] == PARQUET_MAGIC
+
+
+def encode_page_token(last_evaluated_key: dict[str, Any] | None) -> str | None:
+    if not last_evaluated_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_evaluated_key, sort_keys=True).encode()).decode()
+
+
+def decode_page_token(token: str | None) -> dict[str, Any] | None:
+    """The DynamoDB start key in a token; ValueError if it is not one of ours."""
+    if not token:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("nextToken is not valid") from exc
+    if not isinstance(key, dict) or not all(isinstance(v, dict) and len(v) == 1 for v in key.values()):
+        raise ValueError("nextToken is not valid")
+    return key
+
+
+def preview_records(ndjson_head: bytes, limit: int, complete: bool) -> list[dict[str, Any]]:
+    """The first `limit` records of an NDJSON document from its first bytes; the last line
+    is ignored when cut (`complete` False: more bytes follow)."""
+    lines = ndjson_head.split(b"\n")
+    if not complete:
+        lines = lines[:-1]
+    return [json.loads(line) for line in lines if line.strip()][:limit]

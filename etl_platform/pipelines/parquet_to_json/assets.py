@@ -1,0 +1,97 @@
+"""Pipeline A in Dagster: Parquet files (external) -> `parquet_to_json`, one partition per job.
+
+The asset owns the job's status: it moves the job RUNNING, runs the Glue job
+glue_jobs/parquet_to_json.py (PipesGlueClient on AWS, a subprocess locally), and ends it
+COMPLETED or FAILED. Bad input fails the run without retries; anything else is marked
+FAILED too and retried, and a retry may move a FAILED job back to RUNNING.
+"""
+
+import time
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext, AssetSpec, Backoff, Failure, MaterializeResult, MetadataValue, RetryPolicy,
+    TableColumn, TableSchema, asset,
+)
+
+from etl_platform.config import Settings
+from etl_platform.core.parquet_jobs import output_key
+from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
+from etl_platform.resources.glue import GlueJobRunner
+from etl_platform.resources.jobs_table import JobsTable
+
+GROUP = "parquet_to_json"
+
+
+def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
+    names, jobs = settings.names, settings.jobs
+    in_bucket, out_bucket = names.jobs_input_bucket, names.jobs_output_bucket
+
+    parquet_uploads = AssetSpec(
+        "parquet_uploads",
+        description=(f"Parquet files in s3://{in_bucket}: uploaded through the API under {jobs.upload_prefix}<jobId>/ "
+                     f"or dropped under {jobs.drop_prefix} (written outside Dagster)."),
+        group_name=GROUP,
+        kinds={"s3", "parquet"},
+    )
+
+    @asset(
+        partitions_def=parquet_jobs_partitions,
+        deps=[parquet_uploads],
+        group_name=GROUP,
+        kinds={"python", "glue", "s3", "dynamodb"},
+        retry_policy=RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL),
+        description=(f"Each job's Parquet file as NDJSON at s3://{out_bucket}/{jobs.output_prefix}<jobId>/<name>.ndjson; "
+                     f"its status in {names.jobs_table}."),
+    )
+    def parquet_to_json(context: AssetExecutionContext, glue: GlueJobRunner, jobs_table: JobsTable) -> MaterializeResult:
+        job_id = context.partition_key
+        job = jobs_table.mark_running(job_id)
+        if job is None:
+            current = jobs_table.get_job(job_id)
+            state = current["status"] if current else "unknown"
+            raise Failure(description=f"job {job_id} cannot start: it is {state}", allow_retries=False)
+        target = output_key(jobs.output_prefix, job_id, job["fileName"])
+        source = f"s3://{in_bucket}/{job['inputS3Key']}"
+        started = time.monotonic()
+        try:
+            outcome = _run_glue(context, glue, settings, source, f"s3://{out_bucket}/{target}")
+        except Exception as exc:
+            jobs_table.mark_failed(job_id, f"conversion did not finish: {type(exc).__name__}: {exc}")
+            raise
+        if outcome["status"] != "SUCCEEDED":
+            jobs_table.mark_failed(job_id, outcome["message"])
+            raise Failure(description=f"job {job_id}: {outcome['message']}", allow_retries=False,
+                          metadata={"job_id": job_id, "source": MetadataValue.url(source), "error": outcome["message"]})
+        elapsed = time.monotonic() - started
+        jobs_table.mark_completed(job_id, processing_time=elapsed, output_key=target)
+        context.log.info("job %s: %d rows, %s -> s3://%s/%s", job_id, outcome["rows"], source, out_bucket, target)
+        return MaterializeResult(metadata=_metadata(job_id, outcome, source, f"s3://{out_bucket}/{target}", elapsed))
+
+    return parquet_uploads, parquet_to_json
+
+
+def _run_glue(context, glue: GlueJobRunner, settings: Settings, source: str, target: str) -> dict:
+    """The Glue job's outcome, as it reported it through Pipes."""
+    job_name = settings.names.parquet_to_json_glue_job
+    invocation = glue.run(context, job_name=job_name, script="parquet_to_json.py",
+                          arguments={"input_path": source, "output_path": target, "output_format": "ndjson"})
+    reports = invocation.get_custom_messages()
+    if not reports:
+        raise RuntimeError(f"Glue job {job_name} ended without reporting its outcome")
+    return reports[-1]
+
+
+def _metadata(job_id: str, outcome: dict, source: str, target: str, elapsed: float) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "rows": MetadataValue.int(outcome["rows"]),
+        "bytes_in": MetadataValue.int(outcome["bytes_in"]),
+        "bytes_out": MetadataValue.int(outcome["bytes_out"]),
+        "schema": MetadataValue.table_schema(
+            TableSchema(columns=[TableColumn(c["name"], c["type"]) for c in outcome["columns"]])),
+        "preview": MetadataValue.md(outcome["preview_markdown"]),
+        "source": MetadataValue.url(source),
+        "output": MetadataValue.url(target),
+        "processing_time_s": round(elapsed, 3),
+    }

@@ -1,0 +1,49 @@
+"""Watch s3://<jobs input bucket>/incoming/ for Parquet files: one job per object version.
+
+Only the drop prefix is watched: the REST API writes its uploads under uploads/<jobId>/
+and starts their runs itself, so no upload becomes two jobs. The jobId of a dropped file is
+derived from its version (bucket, key, ETag), so a repeated tick finds the job it created.
+"""
+
+from pathlib import PurePosixPath
+
+from dagster import (
+    DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor,
+)
+
+from etl_platform.config import Settings
+from etl_platform.core.parquet_jobs import job_id_for_object, sanitise_file_name
+from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
+from etl_platform.resources.connection import PlatformS3Resource
+from etl_platform.resources.jobs_table import JobsTable
+from etl_platform.resources.s3_listing import new_uploads
+
+MAX_RUNS_PER_TICK = 50
+
+
+def build_parquet_drop_sensor(settings: Settings, job):
+    bucket = settings.names.jobs_input_bucket
+    prefix = settings.jobs.drop_prefix
+
+    @sensor(job=job, minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
+            description=f"A conversion job for every new or re-uploaded s3://{bucket}/{prefix}*.parquet")
+    def parquet_drop_sensor(context: SensorEvaluationContext, s3: PlatformS3Resource, jobs_table: JobsTable):
+        new, next_cursor = new_uploads(s3.get_client(), bucket, prefix, ".parquet", context.cursor, MAX_RUNS_PER_TICK)
+        if not new:
+            return SkipReason(f"no new Parquet file under s3://{bucket}/{prefix}")
+        requests = []
+        for obj in new:
+            job_id = job_id_for_object(bucket, obj.key, obj.etag)
+            jobs_table.create_job(job_id, file_name=sanitise_file_name(PurePosixPath(obj.key).name), input_key=obj.key)
+            requests.append(RunRequest(
+                run_key=f"{obj.key}@{obj.etag}",  # unique per object version: a re-upload is a new job
+                partition_key=job_id,
+                tags={"s3_key": obj.key, "etag": obj.etag, "job_id": job_id},
+            ))
+        return SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=[parquet_jobs_partitions.build_add_request([r.partition_key for r in requests])],
+            cursor=next_cursor,
+        )
+
+    return parquet_drop_sensor

@@ -1,0 +1,52 @@
+"""Pipeline A's pure rules: file names, keys, magic bytes, page tokens, previews."""
+
+import pytest
+
+from etl_platform.core.parquet_jobs import (
+    decode_page_token, encode_page_token, job_id_for_object, looks_like_parquet, output_key, preview_records,
+    sanitise_file_name,
+)
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("sales.parquet", "sales.parquet"),
+    ("../../etc/passwd", "passwd"),
+    ("C:\\Users\\me\\My File (1).parquet", "My_File_1_.parquet"),
+    ("données été.parquet", "donnees_ete.parquet"),
+    ("a;rm -rf $HOME`.parquet", "a_rm_-rf_HOME_.parquet"),
+    (".hidden.parquet", "hidden.parquet"),
+    ("", "upload.parquet"),
+    ("???", "upload.parquet"),
+    ("x" * 300 + ".parquet", "x" * 192 + ".parquet"),
+])
+def test_sanitise_file_name(name, safe):
+    assert sanitise_file_name(name) == safe
+
+
+def test_keys_are_deterministic_per_job():
+    assert output_key("output/", "j1", "sales.v2.parquet") == "output/j1/sales.v2.ndjson"
+    assert output_key("output/", "j1", "noext") == "output/j1/noext.ndjson"
+    assert job_id_for_object("b", "k", "e1") == job_id_for_object("b", "k", "e1") != job_id_for_object("b", "k", "e2")
+
+
+def test_parquet_magic_bytes():
+    assert looks_like_parquet(b"PAR1", b"PAR1", 12)
+    assert not looks_like_parquet(b"PAR1", b"PAR1", 8)  # too short for a footer
+    assert not looks_like_parquet(b"PK\x03\x04", b"PAR1", 100)
+    assert not looks_like_parquet(b"PAR1", b"\n}\n", 100)
+
+
+def test_page_tokens_round_trip_and_reject_garbage():
+    key = {"jobId": {"S": "j1"}, "status": {"S": "PENDING"}, "createdAt": {"S": "2024"}}
+    assert decode_page_token(encode_page_token(key)) == key
+    assert encode_page_token(None) is None and decode_page_token(None) is None
+    for garbage in ("garbage!", "bm90IGpzb24=", "WzFd"):  # bad base64, not JSON, a JSON list
+        with pytest.raises(ValueError):
+            decode_page_token(garbage)
+
+
+def test_preview_ignores_a_cut_last_line():
+    head = b'{"a":1}\n{"a":2}\n{"a":'
+    assert preview_records(head, 10, complete=False) == [{"a": 1}, {"a": 2}]
+    assert preview_records(b'{"a":1}\n{"a":2}\n', 1, complete=True) == [{"a": 1}]
+    assert preview_records(b"", 10, complete=True) == []

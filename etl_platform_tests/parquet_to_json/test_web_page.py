@@ -1,0 +1,60 @@
+"""The web page at `/` in headless Chromium (Debian's, driven by Playwright):
+upload -> completed -> preview -> download."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from etl_platform_tests.parquet_to_json.conftest import expected_records, nested_table, parquet_bytes, read_ndjson
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def browser_page():
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(180_000)  # the first run loads Dagster in the API process
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_upload_complete_preview_download(browser_page, api_url, aws, tmp_path):
+    page = browser_page
+    source = nested_table(30)
+    upload = tmp_path / "browser upload.parquet"
+    upload.write_bytes(parquet_bytes(source))
+
+    page.goto(api_url + "/")
+    page.set_input_files("#file", str(upload))
+    page.click("#upload")
+    row = page.locator("#jobs tbody tr", has_text="browser_upload.parquet")
+    row.locator(".status.COMPLETED").wait_for()
+    job_id = row.get_attribute("data-job-id")
+    assert httpx.get(f"{api_url}/job-status/{job_id}").json()["status"] == "COMPLETED"
+
+    row.locator("button.preview").click()
+    page.locator("#preview table tr").nth(10).wait_for()  # header + 10 records
+    assert page.locator("#preview table tr").count() == 11
+    assert page.locator("#preview th").all_inner_texts() == source.column_names
+    assert page.locator("#preview-title").inner_text() == "Preview of browser_upload.ndjson"
+
+    with page.expect_download() as download_info:
+        row.locator("button.download").click()
+    download = download_info.value
+    assert download.suggested_filename == "browser_upload.ndjson"
+    saved = tmp_path / "saved.ndjson"
+    download.save_as(saved)
+    assert read_ndjson(saved.read_bytes()) == expected_records(source)
