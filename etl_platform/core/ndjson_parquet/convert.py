@@ -80,8 +80,9 @@ def _combine(tables: list[pa.Table], mode: str) -> pa.Table | None:
     if not tables:
         return None
     if mode == "string":
-        tables = [pa.table({n: text_column(t.column(n)) for n in t.column_names}) if t.num_columns
-                  else t for t in tables]
+        # Table.from_arrays, not pa.table(dict): the latter imports pandas (~0.35 s, ~35 MB RSS)
+        tables = [pa.Table.from_arrays([text_column(c) for c in t.columns], names=t.column_names)
+                  if t.num_columns else t for t in tables]
         if len(tables) == 1:
             return tables[0]
         return pa.concat_tables(tables, promote_options="default")
