@@ -11,6 +11,7 @@ so the sensors run each pipeline's job once.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -73,16 +74,24 @@ def run(settings: Settings) -> int:
     ]
     print(f"Dagster UI: http://{settings.webserver_host}:{settings.webserver_port}", flush=True)
     env = dagster_environment(settings, state.endpoint)
+    # SIGTERM (a service manager, `kill`) takes the same clean path as Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     process = subprocess.Popen(command, env=env, cwd=settings.project_root)
     api = start_api(settings, env)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        return process.wait()
+        return 0
     finally:
+        # Children may not have had the terminal's Ctrl-C (started in the background, or SIGTERM here).
         stop(api)
+        stop(process, signal.SIGINT, timeout=60)  # dagster dev shuts its daemon and webserver down on SIGINT
         if not already_running:
             emulator.down(settings)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def start_api(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
@@ -94,12 +103,16 @@ def start_api(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, env={**env, "ETL_DAGSTER_GRAPHQL_URL": graphql}, cwd=settings.project_root)
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop a child that Ctrl-C may already have stopped (it shares the terminal's signal)."""
-    if process.poll() is None:
-        process.terminate()
+def stop(process: subprocess.Popen, how: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Stop a child. After a Ctrl-C in a terminal it got the signal too and is already on
+    its way out: give it a moment before signalling again (a second SIGINT forces dagster)."""
     try:
-        process.wait(timeout=30)
+        process.wait(timeout=5)
+        return
+    except subprocess.TimeoutExpired:
+        process.send_signal(how)
+    try:
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

@@ -2,7 +2,6 @@
 the sample run of each pipeline, then Ctrl-C."""
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -78,7 +77,12 @@ def test_dev_serves_the_ui_and_stops_cleanly(tmp_path):
                 time.sleep(2)
             assert done == {"sample_orders.parquet", "again.parquet"}, (tmp_path / "dev.log").read_text()[-3000:]
     finally:
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        # SIGTERM to the command alone (as a service manager or `kill` would, or a background
+        # job that ignores Ctrl-C): it must still stop Dagster, the API and the emulator.
+        process.send_signal(signal.SIGTERM)
         process.wait(timeout=180)
+    for port in (ui_port, api_port):
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
     assert not (state / "emulator.json").exists(), (tmp_path / "dev.log").read_text()
     assert (state / "snapshot" / "snapshot.json").exists()

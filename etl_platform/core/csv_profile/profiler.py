@@ -160,7 +160,6 @@ def _profile(f: BinaryIO, dialect: Dialect, block: int, max_examples: int) -> di
             fold(columns, cols, int(numbers[0]), lambda local: numbers[local].tolist())
 
     def tasks():
-        nonlocal good_rows
         group: list = []
         for batch in _open_reader(f, dialect, block, ragged):
             if ragged.header_broken:
