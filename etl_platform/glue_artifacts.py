@@ -15,6 +15,7 @@ from pathlib import Path
 
 from etl_platform.aws import client_for
 from etl_platform.config import Settings
+from etl_platform.core.s3_uri import split_s3_uri
 from etl_platform.infra_template import ResolvedTemplate
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,6 @@ def build_core_zip(project_root: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _split_s3_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
 def upload_glue_scripts(settings: Settings, template: ResolvedTemplate | None = None) -> list[str]:
     """Upload every Glue job's script (when it exists in glue_jobs/) and the core zip."""
     template = template or ResolvedTemplate.from_file(
@@ -49,14 +45,14 @@ def upload_glue_scripts(settings: Settings, template: ResolvedTemplate | None = 
     for job in template.of_type("AWS::Glue::Job"):
         script = settings.glue_jobs_dir / Path(job.properties["Command"]["ScriptLocation"]).name
         if script.exists():
-            bucket, key = _split_s3_uri(job.properties["Command"]["ScriptLocation"])
+            bucket, key = split_s3_uri(job.properties["Command"]["ScriptLocation"])
             s3.put_object(Bucket=bucket, Key=key, Body=script.read_bytes())
             uploaded.append(f"s3://{bucket}/{key}")
         else:
             log.warning("Glue job %s: script %s is not in this checkout yet", job.name, script.name)
         extra = job.properties.get("DefaultArguments", {}).get("--extra-py-files")
         if extra:
-            bucket, key = _split_s3_uri(extra)
+            bucket, key = split_s3_uri(extra)
             s3.put_object(Bucket=bucket, Key=key, Body=core_zip)
             uploaded.append(extra)
     return uploaded

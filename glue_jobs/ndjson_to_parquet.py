@@ -31,11 +31,13 @@ import time
 import boto3
 import pyarrow as pa
 
+from etl_platform.core.ingestion import manifests
 from etl_platform.core.ndjson_parquet import schema as sch
 from etl_platform.core.ndjson_parquet.convert import COLLISION_SUFFIX, PROVENANCE_COLUMNS, _columns, _combine, output_file_name
 from etl_platform.core.ndjson_parquet.reader import ORIGINAL_ROW, Parser, parse_file
 from etl_platform.core.ndjson_parquet.rejects import RejectWriter
-from etl_platform.core.pipes_session import open_pipes, strip_pipes_arguments
+from etl_platform.core.pipes_session import open_pipes
+from etl_platform.core.s3_uri import split_s3_uri
 
 PARQUET_BYTES_PER_INPUT_BYTE = 0.25  # NDJSON -> Snappy Parquet shrinks about 4x: ~128 MB parts
 
@@ -57,19 +59,14 @@ def parse_args(argv):
         parser.add_argument("--mode", default="string", choices=["string", "typed"])
         parser.add_argument("--stage_locally", default="false")
         parser.add_argument("--spark_master")
-        return vars(parser.parse_args(strip_pipes_arguments(argv[1:])))
-
-
-def split_uri(uri):
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    return bucket, key
+        return vars(parser.parse_known_args(argv[1:])[0])  # ignores the Pipes bootstrap arguments
 
 
 def read_source(uri):
     if not uri.startswith("s3://"):  # a local path (benchmarks, tests)
         with open(uri, "rb") as handle:
             return handle.read()
-    bucket, key = split_uri(uri)
+    bucket, key = split_s3_uri(uri)
     return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
@@ -147,10 +144,9 @@ def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=prin
 def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
     started = time.time()
     manifest_id = manifest["manifest_id"]
-    date_prefix = manifest["date_prefix"]
     uris = [f["s3_uri"] for f in manifest["files"]]
-    rejects_key = f"rejects/{date_prefix}/{manifest_id}.ndjson"
-    prefix = f"output/merged-parquet-{date_prefix}/"
+    rejects_key = manifests.rejects_key(manifest_id)
+    prefix = manifests.output_prefix(manifest_id)
     workdir = tempfile.mkdtemp(prefix=f"{manifest_id}-")
     try:
         rejects_path = os.path.join(workdir, "rejects.ndjson")
@@ -191,7 +187,7 @@ def publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
             s3.upload_file(path, output_bucket, key)
             written.append(key)
         return rows, written
-    bucket, tmp_prefix = split_uri(target)
+    bucket, tmp_prefix = split_s3_uri(target, require_key=False)
     listing = s3.list_objects_v2(Bucket=bucket, Prefix=tmp_prefix).get("Contents", [])
     names = sorted(o["Key"] for o in listing if o["Key"].endswith(".parquet"))
     for part, key in enumerate(names):
@@ -229,7 +225,7 @@ def main(argv=None):
     s3 = boto3.client("s3")
     spark = build_spark(args.get("spark_master"))
     with open_pipes(lambda: s3, argv) as pipes:
-        bucket, key = split_uri(args["manifest_path"])
+        bucket, key = split_s3_uri(args["manifest_path"])
         manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         stats = run(spark, s3, manifest, args["output_bucket"], args["mode"],
                     str(args["stage_locally"]).lower() == "true", pipes.log.info)

@@ -41,6 +41,7 @@ except ImportError:  # run from a source checkout without the package installed
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from etl_platform.core.arrow_json import JsonChunkEncoder, encode_ndjson
 from etl_platform.core.pipes_session import launched_by_dagster, open_pipes  # noqa: E402
+from etl_platform.core.s3_uri import split_s3_uri  # noqa: E402
 
 DEFAULT_BATCH_ROWS = 32_768
 READ_BUFFER_BYTES = 1 << 20
@@ -271,13 +272,6 @@ def run(s3_client, input_bucket: str, input_key: str, output_bucket: str, output
     return stats
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:] or uri.endswith("/"):
-        raise ValueError(f"expected s3://bucket/key, got {uri!r}")
-    bucket, key = uri[5:].split("/", 1)
-    return bucket, key
-
-
 def parse_args(argv: list[str]) -> dict:
     try:
         from awsglue.utils import getResolvedOptions  # only present on AWS Glue
@@ -303,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     use_system_allocator()
     args = parse_args(argv)
-    in_bucket, in_key = parse_s3_uri(args["input_path"])
-    out_bucket, out_key = parse_s3_uri(args["output_path"])
+    in_bucket, in_key = split_s3_uri(args["input_path"])
+    out_bucket, out_key = split_s3_uri(args["output_path"])
     s3 = boto3.client("s3")
     with open_pipes(lambda: s3, argv) as pipes:
         try:

@@ -18,7 +18,7 @@ from etl_platform.api import models
 from etl_platform.api.launcher import LaunchError, RunLauncher, launcher_for
 from etl_platform.resources.job_files import JobFiles
 from etl_platform.config import Settings
-from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, new_job_id, sanitise_file_name
+from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, is_parquet_stream, new_job_id, sanitise_file_name
 from etl_platform.resources import platform_resources
 
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file in a multipart body
@@ -73,7 +73,7 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
         size = file.size if file.size is not None else files.size_of(file.file)
         if size > max_bytes:
             raise HTTPException(413, f"file too large: {size} bytes, the limit is {max_bytes}")
-        if not files.is_parquet_stream(file.file, size):
+        if not is_parquet_stream(file.file, size):
             raise HTTPException(400, "not a Parquet file (no PAR1 magic bytes at its start and end)")
         job_id, name = new_job_id(), sanitise_file_name(file.filename or "")
         key = files.store(job_id, name, file.file)

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from etl_platform.core.parquet_jobs import looks_like_parquet
+from etl_platform.core.parquet_jobs import is_parquet_stream
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -43,9 +43,7 @@ class JobsClient:
     def upload(self, path: Path, *, trigger: bool = False) -> dict[str, Any]:
         size = path.stat().st_size
         with path.open("rb") as stream:
-            head = stream.read(4)
-            stream.seek(max(size - 4, 0))
-            if not looks_like_parquet(head, stream.read(4), size):
+            if not is_parquet_stream(stream, size):
                 raise ApiError(400, f"{path} is not a Parquet file (no PAR1 magic bytes)")
         job = self._call("POST", "/uploads/presign", json={"fileName": path.name})
         with path.open("rb") as stream:

@@ -16,6 +16,7 @@ from typing import Protocol
 import httpx
 
 from etl_platform.config import Settings
+from etl_platform.pipelines.in_process import execute_partition, resolve_job
 from etl_platform.pipelines.parquet_to_json import JOB_NAME
 from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
 
@@ -85,29 +86,24 @@ class GraphQLLauncher:
 
 class InProcessLauncher:
     def __init__(self, settings: Settings):
-        from dagster import Definitions
-
         from etl_platform.local.devstack import dagster_instance
         from etl_platform.pipelines.parquet_to_json import parquet_to_json_definitions
-        from etl_platform.resources import platform_resources
 
         self.instance = dagster_instance(settings)
-        defs = Definitions.merge(parquet_to_json_definitions(settings), Definitions(resources=platform_resources(settings)))
-        self.job = defs.resolve_job_def(JOB_NAME)
+        self.job = resolve_job(settings, parquet_to_json_definitions(settings), JOB_NAME)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet-to-json-run")
 
     def launch(self, job_id: str) -> str:
         from dagster._core.utils import make_new_run_id
 
-        self.instance.add_dynamic_partitions(parquet_jobs_partitions.name, [job_id])
         run_id = make_new_run_id()
         self._pool.submit(self._execute, job_id, run_id)
         return run_id
 
     def _execute(self, job_id: str, run_id: str) -> None:
         try:
-            self.job.execute_in_process(instance=self.instance, partition_key=job_id, run_id=run_id,
-                                        tags={"job_id": job_id, "launched_by": "api"}, raise_on_error=False)
+            execute_partition(self.job, self.instance, parquet_jobs_partitions, job_id,
+                              {"job_id": job_id, "launched_by": "api"}, run_id=run_id)
         except Exception:  # the asset records job failures itself; this is Dagster failing around it
             log.exception("run %s of job %s could not execute", run_id, job_id)
 

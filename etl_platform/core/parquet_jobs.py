@@ -12,8 +12,9 @@ import json
 import re
 import unicodedata
 import uuid
-from datetime import datetime, timezone
-from typing import Any
+from typing import IO, Any
+
+from etl_platform.core.timestamps import iso_utc
 
 PENDING, RUNNING, COMPLETED, FAILED = "PENDING", "RUNNING", "COMPLETED", "FAILED"
 STATUSES = (PENDING, RUNNING, COMPLETED, FAILED)
@@ -29,7 +30,7 @@ _OBJECT_JOBS = uuid.UUID("6f1d8a52-3c1e-4d0b-9a51-2b7c64f0e1aa")
 
 def now_iso() -> str:
     """UTC timestamp with milliseconds; sorts as text (the GSI's range key)."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso_utc(digits=3)
 
 
 def new_job_id() -> str:
@@ -71,6 +72,15 @@ def upload_key(upload_prefix: str, job_id: str, file_name: str) -> str:
 def looks_like_parquet(head: bytes, tail: bytes, size: int) -> bool:
     """Parquet files start and end with the magic bytes PAR1."""
     return size >= MIN_PARQUET_BYTES and head[:4] == PARQUET_MAGIC and tail[-4:] == PARQUET_MAGIC
+
+
+def is_parquet_stream(stream: IO[bytes], size: int) -> bool:
+    """The magic-bytes check on a seekable binary stream; leaves it at its start."""
+    head = stream.read(4)
+    stream.seek(max(size - 4, 0))
+    tail = stream.read(4)
+    stream.seek(0)
+    return looks_like_parquet(head, tail, size)
 
 
 def encode_page_token(last_evaluated_key: dict[str, Any] | None) -> str | None:

@@ -34,16 +34,3 @@ def launched_by_dagster(argv: list[str] | None = None) -> bool:
     argv = sys.argv if argv is None else argv
     return "--dagster-pipes-context" in argv or PipesEnvVarParamsLoader().is_dagster_pipes_process()
 
-
-def strip_pipes_arguments(argv: list[str]) -> list[str]:
-    """The job's own arguments, without the Pipes bootstrap pair(s) Glue passes along."""
-    cleaned, skip = [], False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--dagster-pipes-context", "--dagster-pipes-messages"):
-            skip = True
-            continue
-        cleaned.append(arg)
-    return cleaned

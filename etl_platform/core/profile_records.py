@@ -3,16 +3,14 @@ severities of the asset checks, and drift between two profiles of the same file.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
+
+from etl_platform.core.timestamps import iso_utc
 
 Severity = Literal["ok", "warn", "error"]
 
 CSV_SUFFIX = ".csv"
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def file_name_for(key: str, upload_prefix: str) -> str:

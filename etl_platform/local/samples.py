@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 from datetime import date, timedelta
 from functools import partial
@@ -15,8 +16,6 @@ from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from botocore.exceptions import ClientError
 
 from etl_platform.aws import client_for
 from etl_platform.config import Settings
@@ -91,14 +90,15 @@ def sample_objects(settings: Settings) -> dict[tuple[str, str], Callable[[], byt
 def drop_samples(settings: Settings) -> list[str]:
     """Put each sample that is not there yet; returns the URIs put."""
     s3 = client_for(settings, "s3")
+    samples = sample_objects(settings)
+    present = set()
+    for bucket in {bucket for bucket, _ in samples}:  # one listing per bucket, not a HEAD per sample
+        keys = [key for b, key in samples if b == bucket]
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=os.path.commonprefix(keys))
+        present |= {(bucket, o["Key"]) for page in pages for o in page.get("Contents", [])}
     put = []
-    for (bucket, key), body in sample_objects(settings).items():
-        try:
-            s3.head_object(Bucket=bucket, Key=key)
-            continue
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
-                raise
-        s3.put_object(Bucket=bucket, Key=key, Body=body())
-        put.append(f"s3://{bucket}/{key}")
+    for (bucket, key), body in samples.items():
+        if (bucket, key) not in present:
+            s3.put_object(Bucket=bucket, Key=key, Body=body())
+            put.append(f"s3://{bucket}/{key}")
     return put

@@ -45,14 +45,6 @@ class JobFiles(ConfigurableResource):
         stream.seek(0)
         return size
 
-    @staticmethod
-    def is_parquet_stream(stream: IO[bytes], size: int) -> bool:
-        head = stream.read(4)
-        stream.seek(max(size - 4, 0))
-        tail = stream.read(4)
-        stream.seek(0)
-        return looks_like_parquet(head, tail, size)
-
     def store(self, job_id: str, file_name: str, stream: IO[bytes]) -> str:
         key = self.upload_key(job_id, file_name)
         self._s3.upload_fileobj(stream, self.input_bucket, key)  # multipart above 8 MB

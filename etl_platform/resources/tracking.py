@@ -15,12 +15,12 @@ finds a shard's files; statuses carry the shard so writes spread over 10 index p
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 from etl_platform.core.ingestion.breaker import BreakerState
 from etl_platform.core.ingestion.landing import Placement
 from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest
+from etl_platform.core.timestamps import iso_utc
 from etl_platform.resources.dynamodb import DynamoTable
 
 MANIFEST_PREFIX = "MANIFEST#"
@@ -30,8 +30,12 @@ BREAKER_KEY = "CIRCUIT_BREAKER"
 FILE_STATES = ("pending", "manifested", "completed", "failed")
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def as_pending(item: dict[str, Any]) -> PendingFile:
+    """A tracked file item as the manifest planner sees it."""
+    return PendingFile(
+        date_prefix=item["date_prefix"], file_key=item["file_key"], size=int(item["size"]),
+        first_seen=float(item["first_seen_epoch"]), s3_uri=item["file_path"], shard=int(item["shard_id"]),
+    )
 
 
 def _is_file_item(item: dict[str, Any]) -> bool:
@@ -54,7 +58,7 @@ class FileTrackingTable(DynamoTable):
         return self.put_if_absent({
             "date_prefix": place.date_prefix, "file_key": place.file_key, "status": f"pending#{shard}",
             "shard_id": shard, "size": size, "etag": etag, "file_path": s3_uri,
-            "first_seen": _iso(now), "first_seen_epoch": now, "ttl": self._ttl(now),
+            "first_seen": iso_utc(now, digits=6), "first_seen_epoch": now, "ttl": self._ttl(now),
         }, "file_key")
 
     def track_quarantined(self, place: Placement, *, reason: str, size: int, etag: str, source_uri: str,
@@ -63,7 +67,7 @@ class FileTrackingTable(DynamoTable):
         return self.put_if_absent({
             "date_prefix": place.date_prefix, "file_key": place.file_key, "status": "quarantined",
             "reason": reason, "size": size, "etag": etag, "file_path": source_uri,
-            "quarantine_path": quarantine_uri, "first_seen": _iso(now), "ttl": self._ttl(now),
+            "quarantine_path": quarantine_uri, "first_seen": iso_utc(now, digits=6), "ttl": self._ttl(now),
         }, "file_key")
 
     def file(self, date_prefix: str, file_key: str) -> dict[str, Any] | None:
@@ -80,20 +84,14 @@ class FileTrackingTable(DynamoTable):
         return items
 
     def pending_files(self, date_prefix: str | None = None) -> list[PendingFile]:
-        return [
-            PendingFile(
-                date_prefix=i["date_prefix"], file_key=i["file_key"], size=int(i["size"]),
-                first_seen=float(i["first_seen_epoch"]), s3_uri=i["file_path"], shard=int(i["shard_id"]),
-            )
-            for i in self.files_in_state("pending", date_prefix)
-        ]
+        return [as_pending(i) for i in self.files_in_state("pending", date_prefix)]
 
     def claim(self, pending: PendingFile, manifest: str, now: float | None = None) -> bool:
         """pending#N -> manifested#N for `manifest`, only if still pending (atomic)."""
         now = time.time() if now is None else now
         return self.update(
             {"date_prefix": pending.date_prefix, "file_key": pending.file_key},
-            {"status": f"manifested#{pending.shard}", "manifest_id": manifest, "claimed_at": _iso(now)},
+            {"status": f"manifested#{pending.shard}", "manifest_id": manifest, "claimed_at": iso_utc(now, digits=6)},
             condition="#s = :pending", names={"#s": "status"}, values={":pending": f"pending#{pending.shard}"},
         ) is not None
 
@@ -107,7 +105,7 @@ class FileTrackingTable(DynamoTable):
 
     def mark_files(self, files: list[dict[str, Any]], state: str, **fields: Any) -> int:
         """Set `state#N` (and `fields`) on claimed files, 25 items per BatchWriteItem."""
-        updated = [{**f, **fields, "status": f"{state}#{int(f['shard_id'])}", "updated_at": _iso(time.time())} for f in files]
+        updated = [{**f, **fields, "status": f"{state}#{int(f['shard_id'])}", "updated_at": iso_utc(digits=6)} for f in files]
         return self.batch_put(updated)
 
     # --- manifests --------------------------------------------------------------------
@@ -120,7 +118,7 @@ class FileTrackingTable(DynamoTable):
         return self.put_if_absent({
             "date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest,
             "manifest_id": manifest, "status": "pending", "reason": reason, "claimed": False,
-            "created_at": _iso(now), "created_epoch": now, "ttl": self._ttl(now),
+            "created_at": iso_utc(now, digits=6), "created_epoch": now, "ttl": self._ttl(now),
         }, "file_key")
 
     def manifest(self, manifest: str) -> dict[str, Any] | None:
@@ -134,7 +132,7 @@ class FileTrackingTable(DynamoTable):
 
     def update_manifest(self, manifest: str, **fields: Any) -> dict[str, Any]:
         key = {"date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest}
-        updated = self.update(key, {**fields, "updated_at": _iso(time.time())},
+        updated = self.update(key, {**fields, "updated_at": iso_utc(digits=6)},
                               condition="attribute_exists(file_key)")
         if updated is None:
             raise KeyError(f"no MANIFEST record for {manifest}")
@@ -149,5 +147,5 @@ class FileTrackingTable(DynamoTable):
         self.put({
             "date_prefix": CONTROL_PARTITION, "file_key": BREAKER_KEY,
             "consecutive_failures": state.consecutive_failures, "opened_at": state.opened_at,
-            "updated_at": _iso(time.time()),
+            "updated_at": iso_utc(digits=6),
         })

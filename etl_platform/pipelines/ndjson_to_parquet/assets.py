@@ -11,7 +11,6 @@ output paths, so nothing is duplicated.
 
 import json
 import time
-from datetime import datetime, timezone
 
 from dagster import (
     AssetCheckResult, AssetCheckSpec, AssetExecutionContext, AssetSpec, Failure, MaterializeResult, MetadataValue,
@@ -20,8 +19,9 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.manifests import (
-    PendingFile, date_of_manifest, manifest_document, manifest_key, output_prefix, rejects_key, select_for_claim,
+    date_of_manifest, manifest_document, manifest_key, output_prefix, rejects_key, select_for_claim,
 )
+from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
 from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
@@ -29,15 +29,10 @@ from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform.resources.sns import AlertsTopic
-from etl_platform.resources.tracking import FileTrackingTable
+from etl_platform.resources.tracking import FileTrackingTable, as_pending
 
 GROUP = "ndjson_to_parquet"
 ENGINE_TAG = "ndjson/engine"  # run tag that forces an engine: arrow | spark
-
-
-def _as_pending(item: dict) -> PendingFile:
-    return PendingFile(date_prefix=item["date_prefix"], file_key=item["file_key"], size=int(item["size"]),
-                       first_seen=float(item["first_seen_epoch"]), s3_uri=item["file_path"], shard=int(item["shard_id"]))
 
 
 def build_ndjson_assets(settings: Settings):
@@ -61,14 +56,14 @@ def build_ndjson_assets(settings: Settings):
             record = tracking_table.manifest(manifest)
         reused = bool(record.get("claimed"))
         if not reused:
-            already = [_as_pending(i) for i in tracking_table.files_of_manifest(manifest)]
+            # A run that crashed after claiming: its files count against this manifest's size.
+            already = len(tracking_table.files_of_manifest(manifest))
             candidates = select_for_claim(tracking_table.pending_files(date_of_manifest(manifest)), thresholds_from(settings))
-            budget = max(0, ingestion.manifest_max_files - len(already))
+            budget = max(0, ingestion.manifest_max_files - already)
             won = sum(tracking_table.claim(f, manifest) for f in candidates[:budget])
             context.log.info(f"{manifest}: claimed {won} of {len(candidates[:budget])} candidate files")
-        files = [_as_pending(i) for i in tracking_table.files_of_manifest(manifest)]
-        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        document = manifest_document(manifest, files, record.get("created_at", created))
+        files = [as_pending(i) for i in tracking_table.files_of_manifest(manifest)]
+        document = manifest_document(manifest, files, record.get("created_at", iso_utc()))
         key = manifest_key(manifest)
         s3.get_client().put_object(Bucket=names.manifest_bucket, Key=key, Body=json.dumps(document, indent=1).encode(),
                                    ContentType="application/json")
@@ -187,7 +182,7 @@ def _record_metrics(metrics_table: DynamoTable, manifest: str, status: str, stat
         "files": int(stats.get("files", 0)), "bytes": bytes_in, "rows_in": int(stats.get("rows_in", 0)),
         "rows_out": int(stats.get("rows_out", 0)), "rejected": int(stats.get("rejected", 0)),
         "duration_s": round(duration, 3), "mb_per_s": round(bytes_in / 1024 / 1024 / max(duration, 1e-6), 2),
-        "engine": stats.get("engine", ""), "finished_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "engine": stats.get("engine", ""), "finished_at": iso_utc(),
         "ttl": int(time.time() + settings.ingestion.tracking_ttl_days * 86400),
     }
     if error:

@@ -16,11 +16,7 @@ from typing import Any
 
 from etl_platform.core.ingestion.manifests import output_prefix, rejects_key
 from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
+from etl_platform.core.s3_uri import split_s3_uri
 
 
 def choose_engine(setting: str, total_bytes: int, arrow_max_bytes: int, override: str | None = None) -> str:
@@ -51,7 +47,7 @@ def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: An
     with tempfile.TemporaryDirectory(prefix=f"{manifest}-") as workdir:
         sources = []
         for index, entry in enumerate(document["files"]):
-            bucket, key = split_uri(entry["s3_uri"])
+            bucket, key = split_s3_uri(entry["s3_uri"])
             local = os.path.join(workdir, "in", f"{index:05d}.ndjson")
             os.makedirs(os.path.dirname(local), exist_ok=True)
             s3.download_file(bucket, key, local)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.breaker import BreakerState, blocking_reason
+from etl_platform.pipelines.in_process import execute_partition, resolve_job
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
@@ -19,17 +20,11 @@ from etl_platform.resources.sqs import SqsQueue
 
 def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine: str | None = None) -> bool:
     """Run the manifest's partition again, recorded in `instance` (so it shows in the UI)."""
-    resources = platform_resources(settings)
-    if resources["tracking_table"].manifest(manifest) is None:
+    if platform_resources(settings)["tracking_table"].manifest(manifest) is None:
         raise ValueError(f"unknown manifest {manifest!r}")
-    if not instance.has_dynamic_partition(ndjson_manifests_partitions.name, manifest):
-        instance.add_dynamic_partitions(ndjson_manifests_partitions.name, [manifest])
-    defs = Definitions.merge(ndjson_to_parquet_definitions(settings), Definitions(resources=resources))
+    job = resolve_job(settings, ndjson_to_parquet_definitions(settings), JOB_NAME)
     tags = {"replay": "true", **({ENGINE_TAG: engine} if engine else {})}
-    result = defs.resolve_job_def(JOB_NAME).execute_in_process(
-        instance=instance, partition_key=manifest, tags=tags, raise_on_error=False
-    )
-    return result.success
+    return execute_partition(job, instance, ndjson_manifests_partitions, manifest, tags)
 
 
 def reset_breaker(settings: Settings) -> BreakerState:
