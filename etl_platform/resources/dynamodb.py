@@ -72,13 +72,19 @@ class DynamoTable(ConfigurableResource):
 
     def put_if_absent(self, item: dict[str, Any], key_attribute: str) -> bool:
         """Write `item` unless an item with its key exists; True if written."""
+        return self.put_if(item, "attribute_not_exists(#k)", names={"#k": key_attribute})
+
+    def put_if(self, item: dict[str, Any], condition: str, *, names: dict[str, str] | None = None,
+               values: dict[str, Any] | None = None) -> bool:
+        """Write (replace) `item` only if `condition` holds on the stored item; True if written."""
+        arguments: dict[str, Any] = {"TableName": self.table_name, "Item": serialize_item(item),
+                                     "ConditionExpression": condition}
+        if names:
+            arguments["ExpressionAttributeNames"] = names
+        if values:
+            arguments["ExpressionAttributeValues"] = serialize_item(values)
         try:
-            self._client.put_item(
-                TableName=self.table_name,
-                Item=serialize_item(item),
-                ConditionExpression="attribute_not_exists(#k)",
-                ExpressionAttributeNames={"#k": key_attribute},
-            )
+            self._client.put_item(**arguments)
             return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":

@@ -3,6 +3,7 @@
     PK date_prefix   SK file_key                      status
     2026-02-01       data-001.ndjson                  pending#3 -> manifested#3 -> completed#3 | failed#3
     2026-02-01       bad.ndjson                       quarantined
+    2026-02-01       data-001.ndjson#reupload-<etag>  quarantined (new content under an ingested key)
     2026-02-01       MANIFEST#batch-0001-20260201-..  pending -> processing -> completed | failed
     2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids
     CONTROL          CIRCUIT_BREAKER                  consecutive_failures, opened_at
@@ -52,23 +53,34 @@ class FileTrackingTable(DynamoTable):
 
     # --- files ------------------------------------------------------------------------
     def track_pending(self, place: Placement, *, shard: int, size: int, etag: str, s3_uri: str,
-                      now: float | None = None) -> bool:
-        """Record a valid landed file as pending#shard; False if it was already tracked."""
+                      now: float | None = None, replacing: dict[str, Any] | None = None) -> bool:
+        """Record a valid landed file as pending#shard; False if it was already tracked
+        (or, with `replacing`, if that record changed meanwhile)."""
         now = time.time() if now is None else now
-        return self.put_if_absent({
+        return self._record({
             "date_prefix": place.date_prefix, "file_key": place.file_key, "status": f"pending#{shard}",
             "shard_id": shard, "size": size, "etag": etag, "file_path": s3_uri,
             "first_seen": iso_utc(now, digits=6), "first_seen_epoch": now, "ttl": self._ttl(now),
-        }, "file_key")
+        }, replacing)
 
     def track_quarantined(self, place: Placement, *, reason: str, size: int, etag: str, source_uri: str,
-                          quarantine_uri: str, now: float | None = None) -> bool:
+                          quarantine_uri: str, now: float | None = None,
+                          replacing: dict[str, Any] | None = None) -> bool:
         now = time.time() if now is None else now
-        return self.put_if_absent({
+        return self._record({
             "date_prefix": place.date_prefix, "file_key": place.file_key, "status": "quarantined",
             "reason": reason, "size": size, "etag": etag, "file_path": source_uri,
             "quarantine_path": quarantine_uri, "first_seen": iso_utc(now, digits=6), "ttl": self._ttl(now),
-        }, "file_key")
+        }, replacing)
+
+    def _record(self, item: dict[str, Any], replacing: dict[str, Any] | None) -> bool:
+        if replacing is None:
+            return self.put_if_absent(item, "file_key")
+        # a re-upload of a file not ingested yet: replace its record only if it is still
+        # what the validator saw, so a manifest claiming it meanwhile wins
+        item = {**item, "superseded_etag": replacing["etag"], "superseded_status": replacing["status"]}
+        return self.put_if(item, "#s = :s AND etag = :e", names={"#s": "status"},
+                           values={":s": replacing["status"], ":e": replacing["etag"]})
 
     def file(self, date_prefix: str, file_key: str) -> dict[str, Any] | None:
         return self.get({"date_prefix": date_prefix, "file_key": file_key})

@@ -125,3 +125,39 @@ def test_failed_manifest_alerts_and_replays_without_duplicates(aws):
     assert pipeline.tracking.breaker().consecutive_failures == 0
     metrics = pipeline.resources["metrics_table"].get({"date_prefix": "2026-03-04", "manifest_id": manifest})
     assert (metrics["status"], metrics["rows_out"], metrics["files"]) == ("completed", 18, 3)
+
+
+def test_reuploads_supersede_files_not_ingested_and_never_duplicate_ingested_ones(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=3))
+    day = "2026-03-06"
+    # a quarantined file fixed and uploaded again under its name is ingested
+    pipeline.land(day, "fixed.ndjson", [], body=b'{"a": 1}\n')
+    pipeline.tick()
+    assert pipeline.tracking.file(day, "fixed.ndjson")["status"] == "quarantined"
+    pipeline.land(day, "fixed.ndjson", records("fixed", 5))
+    # a pending file replaced before any manifest claimed it: only the new content counts
+    pipeline.land(day, "redo.ndjson", records("old", 4))
+    pipeline.tick()
+    pipeline.land(day, "redo.ndjson", records("new", 6))
+    pipeline.land(day, "third.ndjson", records("third", 2))
+    results = pipeline.drain()
+    assert list(results.values()) == [True]
+    for name, superseded in (("fixed.ndjson", "quarantined"), ("redo.ndjson", "pending#")):
+        item = pipeline.tracking.file(day, name)
+        assert item["status"].startswith("completed#") and item["superseded_status"].startswith(superseded)
+    ids = sorted(r["id"] for r in pipeline.output_rows(day))
+    assert ids == sorted([f"fixed-{i}" for i in range(5)] + [f"new-{i}" for i in range(6)]
+                         + ["third-0", "third-1"])
+
+    # new content under the key of an ingested file is quarantined with the reason, not ingested
+    key = pipeline.land(day, "redo.ndjson", records("newer", 3))
+    etag = pipeline.s3.head_object(Bucket=aws.names.ndjson_input_bucket, Key=key)["ETag"].strip('"')
+    assert pipeline.drain() == {}
+    conflict = pipeline.tracking.file(day, f"redo.ndjson#reupload-{etag}")
+    assert conflict["status"] == "quarantined" and "write-once" in conflict["reason"]
+    assert "already completed by manifest" in conflict["reason"]
+    head = pipeline.s3.head_object(Bucket=aws.names.quarantine_bucket, Key=f"{key}.reupload-{etag}")
+    assert head["Metadata"]["quarantine-reason"] == conflict["reason"]
+    assert "Contents" not in pipeline.s3.list_objects_v2(Bucket=aws.names.ndjson_input_bucket, Prefix=key)
+    assert sorted(r["id"] for r in pipeline.output_rows(day)) == ids          # nothing twice
+    assert pipeline.tracking.file(day, "redo.ndjson")["status"].startswith("completed#")

@@ -4,7 +4,11 @@ Given an S3 event notification (what S3 sends to a Lambda, and the body of each 
 message), it validates every created object (key convention, `.ndjson` suffix, size range,
 a JSON object on the first line), then either tracks it as `pending#N` or moves it to the
 quarantine bucket with the reason in its object metadata and a `quarantined` record. All
-writes are conditional, so a duplicate event or a redelivery changes nothing. The module
+writes are conditional, so a duplicate event or a redelivery changes nothing. New content
+under a tracked key (another ETag) replaces a file no manifest has claimed yet (pending or
+quarantined); under the key of a claimed or ingested file it is quarantined as
+`<key>.reupload-<etag>` with a `<file>#reupload-<etag>` record: ingested data is never
+duplicated and a re-upload is never silently ignored. The module
 level `handler` reads its settings from the environment and could be deployed as a Lambda
 unchanged; the SQS sensor builds the same handler over its Dagster resources.
 """
@@ -20,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.landing import (
-    HEAD_BYTES, LandingRules, content_error, placement, shard_for, validation_error,
+    HEAD_BYTES, LandingRules, Placement, content_error, placement, shard_for, validation_error,
 )
 from etl_platform.core.s3_events import S3ObjectEvent, parse_s3_event
 from etl_platform.resources.tracking import FileTrackingTable
@@ -49,39 +53,79 @@ def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: floa
     event_day = (event.event_time or datetime.fromtimestamp(now, timezone.utc).isoformat())[:10]
     place = placement(event.key, deps.rules, fallback_date=event_day)
     result = {"key": event.key, "date_prefix": place.date_prefix, "file_key": place.file_key}
+    etag = event.etag
     reason = validation_error(event.key, event.size, deps.rules)
     if reason is None:
         try:
-            head = deps.s3.get_object(Bucket=event.bucket, Key=event.key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"].read()
+            response = deps.s3.get_object(Bucket=event.bucket, Key=event.key, Range=f"bytes=0-{HEAD_BYTES - 1}")
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in NOT_FOUND:
                 raise
             return _already_handled(result, deps, place, "the object no longer exists")
+        head = response["Body"].read()
+        # the stored object's ETag, not the event's: a late event for an object replaced
+        # since must be compared with what is there now
+        etag = response.get("ETag", "").strip('"') or event.etag
         reason = content_error(head, whole_file=event.size <= HEAD_BYTES)
     if reason is None:
-        created = deps.tracking.track_pending(
-            place, shard=shard_for(place.file_key, deps.shards), size=event.size, etag=event.etag,
-            s3_uri=event.uri, now=now,
-        )
-        return {**result, "outcome": "tracked" if created else "duplicate"}
-    return _quarantine(event, deps, place, reason, result, now)
+        if deps.tracking.track_pending(place, shard=shard_for(place.file_key, deps.shards), size=event.size,
+                                       etag=etag, s3_uri=event.uri, now=now):
+            return {**result, "outcome": "tracked"}
+        return _already_tracked(event, deps, place, result, now, etag, None)
+    existing = deps.tracking.file(place.date_prefix, place.file_key)
+    if existing is None:
+        return _quarantine(event, deps, place, reason, result, now, etag)
+    return _already_tracked(event, deps, place, result, now, etag, reason, existing)
 
 
-def _quarantine(event: S3ObjectEvent, deps: ValidatorDependencies, place, reason: str, result: dict, now: float) -> dict:
-    target_uri = f"s3://{deps.quarantine_bucket}/{event.key}"
+def _already_tracked(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, result: dict,
+                     now: float, etag: str, reason: str | None, existing: dict | None = None) -> dict:
+    """The key has a record: a duplicate event, or new content uploaded under the same key.
+
+    New content supersedes a file not ingested yet (pending or quarantined: the old bytes
+    are gone from landing anyway). A file already claimed by a manifest is write-once: the
+    new content is quarantined with the reason, never silently ignored or ingested twice.
+    """
+    existing = existing or deps.tracking.file(place.date_prefix, place.file_key)
+    if existing is None or existing.get("etag") == etag:
+        return {**result, "outcome": "duplicate"}
+    status = existing.get("status", "")
+    reupload_key = f"{event.key}.reupload-{etag}"   # never overwrites an earlier quarantined copy
+    if status.startswith("pending#") or status == "quarantined":
+        if reason is not None:
+            return _quarantine(event, deps, place, reason, result, now, etag, target_key=reupload_key, replacing=existing)
+        if deps.tracking.track_pending(place, shard=shard_for(place.file_key, deps.shards), size=event.size,
+                                       etag=etag, s3_uri=event.uri, now=now, replacing=existing):
+            return {**result, "outcome": "replaced", "replaced_etag": existing.get("etag")}
+        existing = deps.tracking.file(place.date_prefix, place.file_key) or existing  # claimed meanwhile
+        status = existing.get("status", "")
+    state = status.partition("#")[0]
+    manifest = f" by manifest {existing['manifest_id']}" if existing.get("manifest_id") else ""
+    why = (f"re-upload with different content (etag {etag}) of a file already {state}{manifest} "
+           f"(etag {existing.get('etag')}); landing keys are write-once: upload new content under a new file name")
+    conflict = Placement(place.date_prefix, f"{place.file_key}#reupload-{etag}")
+    return _quarantine(event, deps, conflict, why, result, now, etag, target_key=reupload_key)
+
+
+def _quarantine(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, reason: str, result: dict,
+                now: float, etag: str, target_key: str | None = None, replacing: dict | None = None) -> dict:
+    target_key = target_key or event.key
+    target_uri = f"s3://{deps.quarantine_bucket}/{target_key}"
     try:
         # Copy, record, then delete: a crash in between leaves the source in place for a redelivery.
         deps.s3.copy_object(
-            Bucket=deps.quarantine_bucket, Key=event.key, CopySource={"Bucket": event.bucket, "Key": event.key},
+            Bucket=deps.quarantine_bucket, Key=target_key, CopySource={"Bucket": event.bucket, "Key": event.key},
             Metadata={"quarantine-reason": reason[:1024], "source-uri": event.uri}, MetadataDirective="REPLACE",
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in NOT_FOUND:
             raise
         return _already_handled(result, deps, place, "the object no longer exists")
-    created = deps.tracking.track_quarantined(
-        place, reason=reason, size=event.size, etag=event.etag, source_uri=event.uri, quarantine_uri=target_uri, now=now,
-    )
+    record = dict(reason=reason, size=event.size, etag=etag, source_uri=event.uri, quarantine_uri=target_uri, now=now)
+    created = deps.tracking.track_quarantined(place, replacing=replacing, **record)
+    if not created and replacing is not None:   # the superseded record changed meanwhile: keep both
+        place = Placement(place.date_prefix, f"{place.file_key}#reupload-{etag}")
+        created = deps.tracking.track_quarantined(place, **record)
     deps.s3.delete_object(Bucket=event.bucket, Key=event.key)
     return {**result, "outcome": "quarantined" if created else "duplicate", "reason": reason, "quarantine_uri": target_uri}
 
