@@ -83,6 +83,10 @@ def run(settings: Settings) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second Ctrl-C or SIGTERM must not cut this clean-up short: it would orphan Dagster
+        # and the emulator. A terminal's Ctrl-C still reaches the children (it forces dagster).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # Children may not have had the terminal's Ctrl-C (started in the background, or SIGTERM here).
         stop(api)
         stop(process, signal.SIGINT, timeout=60)  # dagster dev shuts its daemon and webserver down on SIGINT

@@ -78,8 +78,12 @@ def test_dev_serves_the_ui_and_stops_cleanly(tmp_path):
             assert done == {"sample_orders.parquet", "again.parquet"}, (tmp_path / "dev.log").read_text()[-3000:]
     finally:
         # SIGTERM to the command alone (as a service manager or `kill` would, or a background
-        # job that ignores Ctrl-C): it must still stop Dagster, the API and the emulator.
+        # job that ignores Ctrl-C): it must still stop Dagster, the API and the emulator, even
+        # when an impatient operator signals again while it is shutting down.
         process.send_signal(signal.SIGTERM)
+        time.sleep(2)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
         process.wait(timeout=180)
     for port in (ui_port, api_port):
         with pytest.raises(OSError):
