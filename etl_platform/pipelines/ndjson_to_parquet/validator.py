@@ -68,14 +68,24 @@ def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: floa
         etag = response.get("ETag", "").strip('"') or event.etag
         reason = content_error(head, whole_file=event.size <= HEAD_BYTES)
     if reason is None:
-        if deps.tracking.track_pending(place, shard=shard_for(place.file_key, deps.shards), size=event.size,
-                                       etag=etag, s3_uri=event.uri, now=now):
+        if _track_pending(event, deps, place, etag, now):
             return {**result, "outcome": "tracked"}
         return _already_tracked(event, deps, place, result, now, etag, None)
     existing = deps.tracking.file(place.date_prefix, place.file_key)
     if existing is None:
         return _quarantine(event, deps, place, reason, result, now, etag)
     return _already_tracked(event, deps, place, result, now, etag, reason, existing)
+
+
+def _track_pending(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, etag: str, now: float,
+                   replacing: dict | None = None) -> bool:
+    return deps.tracking.track_pending(place, shard=shard_for(place.file_key, deps.shards), size=event.size,
+                                       etag=etag, s3_uri=event.uri, now=now, replacing=replacing)
+
+
+def _reupload_record(place: Placement, etag: str) -> Placement:
+    """Where new content under an ingested key is recorded, beside the file's own record."""
+    return Placement(place.date_prefix, f"{place.file_key}#reupload-{etag}")
 
 
 def _already_tracked(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, result: dict,
@@ -94,8 +104,7 @@ def _already_tracked(event: S3ObjectEvent, deps: ValidatorDependencies, place: P
     if status.startswith("pending#") or status == "quarantined":
         if reason is not None:
             return _quarantine(event, deps, place, reason, result, now, etag, target_key=reupload_key, replacing=existing)
-        if deps.tracking.track_pending(place, shard=shard_for(place.file_key, deps.shards), size=event.size,
-                                       etag=etag, s3_uri=event.uri, now=now, replacing=existing):
+        if _track_pending(event, deps, place, etag, now, replacing=existing):
             return {**result, "outcome": "replaced", "replaced_etag": existing.get("etag")}
         existing = deps.tracking.file(place.date_prefix, place.file_key) or existing  # claimed meanwhile
         status = existing.get("status", "")
@@ -103,8 +112,7 @@ def _already_tracked(event: S3ObjectEvent, deps: ValidatorDependencies, place: P
     manifest = f" by manifest {existing['manifest_id']}" if existing.get("manifest_id") else ""
     why = (f"re-upload with different content (etag {etag}) of a file already {state}{manifest} "
            f"(etag {existing.get('etag')}); landing keys are write-once: upload new content under a new file name")
-    conflict = Placement(place.date_prefix, f"{place.file_key}#reupload-{etag}")
-    return _quarantine(event, deps, conflict, why, result, now, etag, target_key=reupload_key)
+    return _quarantine(event, deps, _reupload_record(place, etag), why, result, now, etag, target_key=reupload_key)
 
 
 def _quarantine(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, reason: str, result: dict,
@@ -124,8 +132,7 @@ def _quarantine(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placem
     record = dict(reason=reason, size=event.size, etag=etag, source_uri=event.uri, quarantine_uri=target_uri, now=now)
     created = deps.tracking.track_quarantined(place, replacing=replacing, **record)
     if not created and replacing is not None:   # the superseded record changed meanwhile: keep both
-        place = Placement(place.date_prefix, f"{place.file_key}#reupload-{etag}")
-        created = deps.tracking.track_quarantined(place, **record)
+        created = deps.tracking.track_quarantined(_reupload_record(place, etag), **record)
     deps.s3.delete_object(Bucket=event.bucket, Key=event.key)
     return {**result, "outcome": "quarantined" if created else "duplicate", "reason": reason, "quarantine_uri": target_uri}
 
