@@ -76,6 +76,10 @@ def run(settings: Settings) -> int:
     env = dagster_environment(settings, state.endpoint)
     # SIGTERM (a service manager, `kill`) takes the same clean path as Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
+    # A background job starts with SIGINT ignored, and children inherit that: dagster dev
+    # would then ignore the SIGINT that shuts it down (and be killed, orphaning its daemon
+    # and webserver). A handled signal is reset to the default in the children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     process = subprocess.Popen(command, env=env, cwd=settings.project_root)
     api = start_api(settings, env)
     try:

@@ -24,8 +24,10 @@ def test_dev_serves_the_ui_and_stops_cleanly(tmp_path):
     ui_port, api_port = free_port(), free_port()
     env = cli_env(state, ETL_LOCAL_PORT=str(free_port()), ETL_WEBSERVER_PORT=str(ui_port), ETL_API_PORT=str(api_port))
     log = open(tmp_path / "dev.log", "wb")
+    # started as a shell's background job is: SIGINT ignored, inherited by its children
     process = subprocess.Popen([str(VENV_BIN / "etl-platform"), "dev"], env=env, cwd=PROJECT_ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         info = json.loads(wait_for_http(f"http://127.0.0.1:{ui_port}/server_info", timeout=480))
         assert "dagster_webserver_version" in info
