@@ -24,6 +24,7 @@ from pathlib import Path
 # Before moto is imported: object bodies beyond 1 MiB spill to temporary files, not RAM.
 os.environ.setdefault("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", str(1024 * 1024))
 
+from moto.dynamodb.responses import DynamoHandler  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 from moto.sqs.models import sqs_backends  # noqa: E402
 
@@ -33,6 +34,28 @@ from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
 from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
 
 log = logging.getLogger("etl_platform.local.server")
+
+
+_dynamodb_lock = threading.Lock()
+
+
+def serialize_dynamodb() -> None:
+    """One DynamoDB request at a time, as DynamoDB's own conditional writes are atomic.
+
+    moto checks a ConditionExpression and then applies the write with no lock between,
+    and the server answers each request on its own thread: two concurrent claims of one
+    pending file could both succeed. Idempotent.
+    """
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    call_action = DynamoHandler.call_action
+
+    def serialized(self):  # type: ignore[no-untyped-def]
+        with _dynamodb_lock:
+            return call_action(self)
+
+    serialized.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = serialized  # type: ignore[method-assign]
 
 
 def queued_messages() -> dict[str, list[QueuedMessage]]:
@@ -67,6 +90,7 @@ def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
             raise SystemExit(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; set ETL_LOCAL_PORT to a free port")
+    serialize_dynamodb()
     server = ThreadedMotoServer("127.0.0.1", port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
