@@ -32,6 +32,7 @@ import boto3
 import pyarrow as pa
 
 from etl_platform.core.ingestion import manifests
+from etl_platform.core.ingestion.outputs import settle_outputs
 from etl_platform.core.ndjson_parquet import schema as sch
 from etl_platform.core.ndjson_parquet.convert import COLLISION_SUFFIX, PROVENANCE_COLUMNS, _columns, _combine, output_file_name
 from etl_platform.core.ndjson_parquet.reader import ORIGINAL_ROW, Parser, parse_file
@@ -155,11 +156,7 @@ def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
         rows_out, written = 0, []
         if rows_in > rejected and len(arrow_schema) > len(PROVENANCE_COLUMNS):
             rows_out, written = publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
-        remove_stale_parts(s3, output_bucket, prefix, manifest_id, set(written))
-        if rejected:
-            s3.upload_file(rejects_path, output_bucket, rejects_key)
-        else:
-            s3.delete_object(Bucket=output_bucket, Key=rejects_key)
+        settle_outputs(s3, output_bucket, manifest_id, written, rejects_path if rejected else None)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if rows_in != rows_out + rejected:
@@ -198,13 +195,6 @@ def publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
     for obj in listing:
         s3.delete_object(Bucket=bucket, Key=obj["Key"])
     return rows, written
-
-
-def remove_stale_parts(s3, bucket, prefix, manifest_id, keep):
-    listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix + manifest_id + "-part-").get("Contents", [])
-    for obj in listing:
-        if obj["Key"] not in keep:
-            s3.delete_object(Bucket=bucket, Key=obj["Key"])
 
 
 def build_spark(master=None):

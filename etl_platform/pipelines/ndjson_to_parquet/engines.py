@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from etl_platform.core.ingestion.manifests import output_prefix, rejects_key
+from etl_platform.core.ingestion.outputs import settle_outputs
 from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
 from etl_platform.core.s3_uri import split_s3_uri
 
@@ -25,20 +26,6 @@ def choose_engine(setting: str, total_bytes: int, arrow_max_bytes: int, override
     if setting == "spark" and total_bytes > arrow_max_bytes:
         return "spark"
     return "arrow"
-
-
-def remove_stale_outputs(s3: Any, bucket: str, manifest: str, keep_keys: set[str]) -> list[str]:
-    """Delete parts of this manifest left by an earlier attempt that this one did not write."""
-    prefix = output_prefix(manifest) + manifest + "-part-"
-    stale = [
-        o["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for o in page.get("Contents", [])
-        if o["Key"] not in keep_keys
-    ]
-    for key in stale:
-        s3.delete_object(Bucket=bucket, Key=key)
-    return stale
 
 
 def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: Any) -> dict:
@@ -63,11 +50,7 @@ def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: An
             key = prefix + os.path.basename(path)
             s3.upload_file(path, output_bucket, key)
             written.append(key)
-        remove_stale_outputs(s3, output_bucket, manifest, set(written))
-        if result.rejected:
-            s3.upload_file(rejects_local, output_bucket, rejects_key(manifest))
-        else:
-            s3.delete_object(Bucket=output_bucket, Key=rejects_key(manifest))
+        settle_outputs(s3, output_bucket, manifest, written, rejects_local if result.rejected else None)
     duration = time.monotonic() - started
     return {
         "engine": "arrow",
