@@ -100,13 +100,20 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
         if not files.is_parquet_object(job["inputS3Key"], size):
             jobs_table.mark_failed(body.jobId, "input is not a Parquet file (no PAR1 magic bytes)")
             raise HTTPException(400, "the uploaded file is not a Parquet file (no PAR1 magic bytes)")
-        if state["launcher"] is None:
-            state["launcher"] = launcher_for(settings)  # lazily: the in-process one loads Dagster
+        claimed = jobs_table.claim_launch(body.jobId)
+        if claimed is None:
+            raise HTTPException(409, _launch_refused(job_or_404(body.jobId)))
         try:
+            if state["launcher"] is None:
+                state["launcher"] = launcher_for(settings)  # lazily: the in-process one loads Dagster
             run_id = state["launcher"].launch(body.jobId)
-        except LaunchError as exc:
-            raise HTTPException(503, str(exc)) from exc
-        return {"jobId": body.jobId, "status": job["status"], "runId": run_id,
+        except Exception as exc:
+            jobs_table.release_launch(body.jobId, claimed["launchRequestedAt"])
+            if isinstance(exc, LaunchError):
+                raise HTTPException(503, str(exc)) from exc
+            raise
+        jobs_table.record_launch(body.jobId, run_id)
+        return {"jobId": body.jobId, "status": claimed["status"], "runId": run_id,
                 "message": f"conversion launched as Dagster run {run_id}"}
 
     @app.get("/job-status/{job_id}", response_model=models.Job, responses=ERRORS)
@@ -138,3 +145,11 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
                 "records": records}
 
     return app
+
+
+def _launch_refused(job: dict[str, Any]) -> str:
+    if job["status"] not in (RUNNING, COMPLETED) and job.get("launchRequestedAt"):
+        run = job.get("launchRunId", "being launched")
+        return (f"job {job['jobId']} already has a run (Dagster run {run}, triggered at {job['launchRequestedAt']}) "
+                "that has not started it yet")
+    return f"job {job['jobId']} is {job['status']}"

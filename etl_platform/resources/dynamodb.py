@@ -93,8 +93,9 @@ class DynamoTable(ConfigurableResource):
 
     def update(self, key: dict[str, Any], changes: dict[str, Any], *, condition: str | None = None,
                names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-               add: dict[str, int] | None = None) -> dict[str, Any] | None:
-        """SET `changes` (and ADD `add`) on an item; the updated item, or None when `condition` fails."""
+               add: dict[str, int] | None = None, remove: tuple[str, ...] = ()) -> dict[str, Any] | None:
+        """SET `changes` (ADD `add`, REMOVE `remove`) on an item; the updated item, or None
+        when `condition` fails."""
         attribute_names = dict(names or {})
         attribute_values = dict(values or {})
         clauses = []
@@ -110,14 +111,19 @@ class DynamoTable(ConfigurableResource):
                 attribute_values[f":a{i}"] = amount
                 adds.append(f"#a{i} :a{i}")
             expression += f" ADD {', '.join(adds)}"
+        if remove:
+            for i, field in enumerate(remove):
+                attribute_names[f"#r{i}"] = field
+            expression += f" REMOVE {', '.join(f'#r{i}' for i in range(len(remove)))}"
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": serialize_item(key),
             "UpdateExpression": expression.strip(),
             "ExpressionAttributeNames": attribute_names,
-            "ExpressionAttributeValues": serialize_item(attribute_values),
             "ReturnValues": "ALL_NEW",
         }
+        if attribute_values:  # DynamoDB refuses an empty map
+            arguments["ExpressionAttributeValues"] = serialize_item(attribute_values)
         if condition:
             arguments["ConditionExpression"] = condition
         try:

@@ -3,10 +3,13 @@
 Status moves PENDING -> RUNNING -> COMPLETED | FAILED, and FAILED -> RUNNING when a failed
 job is run again. Every transition is a conditional write, so two runs of one job cannot
 both start it and a COMPLETED job never goes back: a refused transition returns None.
+A launch is claimed the same way before a run is launched, so two triggers racing on one
+job launch one run, not one that converts and one that fails.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import Field
@@ -14,10 +17,15 @@ from pydantic import Field
 from etl_platform.core.parquet_jobs import (
     COMPLETED, FAILED, PENDING, RUNNING, decode_page_token, encode_page_token, now_iso,
 )
+from etl_platform.core.timestamps import iso_utc
 from etl_platform.resources.dynamodb import DynamoTable, deserialize_item, serialize_item
 
 KEY = "jobId"
 MAX_ERROR_CHARS = 2000
+# A launched run that has not started the job after this long (queued behind a stopped
+# daemon, or lost) no longer blocks a new trigger.
+LAUNCH_CLAIM_SECONDS = 600
+LAUNCH_CLAIM = "launchRequestedAt"
 
 
 class JobsTable(DynamoTable):
@@ -34,8 +42,30 @@ class JobsTable(DynamoTable):
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         return self.get({KEY: job_id})
 
+    def claim_launch(self, job_id: str, now: float | None = None) -> dict[str, Any] | None:
+        """Mark a PENDING or FAILED job as being launched, unless another launch holds it (a
+        claim lasts until the run starts or fails the job, at most LAUNCH_CLAIM_SECONDS);
+        the job, or None if refused."""
+        now = time.time() if now is None else now
+        return self.update(
+            {KEY: job_id}, {LAUNCH_CLAIM: iso_utc(now, digits=3)}, remove=("launchRunId",),
+            condition="attribute_exists(#key) AND #status IN (:pending, :failed)"
+                      " AND (attribute_not_exists(#launch) OR #launch < :expired)",
+            names={"#key": KEY, "#status": "status", "#launch": LAUNCH_CLAIM},
+            values={":pending": PENDING, ":failed": FAILED, ":expired": iso_utc(now - LAUNCH_CLAIM_SECONDS, digits=3)},
+        )
+
+    def record_launch(self, job_id: str, run_id: str) -> None:
+        self.update({KEY: job_id}, {"launchRunId": run_id}, condition="attribute_exists(#key)", names={"#key": KEY})
+
+    def release_launch(self, job_id: str, requested_at: str) -> None:
+        """Drop our launch claim after Dagster refused the run, so the job can be triggered again."""
+        self.update({KEY: job_id}, {}, remove=(LAUNCH_CLAIM,), condition="#launch = :mine",
+                    names={"#launch": LAUNCH_CLAIM}, values={":mine": requested_at})
+
     def mark_running(self, job_id: str) -> dict[str, Any] | None:
-        return self._move(job_id, (PENDING, FAILED), RUNNING, {"errorMessage": None, "startedAt": now_iso()})
+        return self._move(job_id, (PENDING, FAILED), RUNNING, {"errorMessage": None, "startedAt": now_iso()},
+                          remove=(LAUNCH_CLAIM,))
 
     def mark_completed(self, job_id: str, *, processing_time: float, output_key: str) -> dict[str, Any] | None:
         return self._move(job_id, (RUNNING,), COMPLETED, {
@@ -43,12 +73,14 @@ class JobsTable(DynamoTable):
         })
 
     def mark_failed(self, job_id: str, error: str) -> dict[str, Any] | None:
-        return self._move(job_id, (PENDING, RUNNING), FAILED, {"errorMessage": error[:MAX_ERROR_CHARS]})
+        return self._move(job_id, (PENDING, RUNNING), FAILED, {"errorMessage": error[:MAX_ERROR_CHARS]},
+                          remove=(LAUNCH_CLAIM,))
 
-    def _move(self, job_id: str, allowed: tuple[str, ...], status: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    def _move(self, job_id: str, allowed: tuple[str, ...], status: str, changes: dict[str, Any],
+              remove: tuple[str, ...] = ()) -> dict[str, Any] | None:
         placeholders = {f":from{i}": value for i, value in enumerate(allowed)}
         return self.update(
-            {KEY: job_id}, {"status": status, "updatedAt": now_iso(), **changes},
+            {KEY: job_id}, {"status": status, "updatedAt": now_iso(), **changes}, remove=remove,
             condition=f"attribute_exists(#key) AND #status IN ({', '.join(placeholders)})",
             names={"#key": KEY, "#status": "status"}, values=placeholders,
         )

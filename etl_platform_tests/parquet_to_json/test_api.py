@@ -2,6 +2,8 @@
 
 import io
 import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -94,6 +96,28 @@ def test_errors_are_json_with_status_codes(client):
     too_large = _upload(client, "big.parquet", b"PAR1" + b"\0" * MAX_UPLOAD_BYTES + b"PAR1")
     assert too_large.status_code == 413 and "too large" in too_large.json()["detail"]
     assert client.get("/jobs").json()["jobs"] == []  # no job for refused uploads
+
+
+def test_racing_triggers_launch_one_run(client, api_url):
+    job_id = _upload(client, "race.parquet", parquet_bytes(flat_table(40))).json()["jobId"]
+    barrier = threading.Barrier(4)
+
+    def trigger(_: int) -> httpx.Response:
+        with httpx.Client(base_url=api_url, timeout=60) as own:
+            barrier.wait()
+            return own.post("/trigger-job", json={"jobId": job_id})
+
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(trigger, range(4)))
+    assert sorted(r.status_code for r in responses) == [202, 409, 409, 409], [r.text for r in responses]
+    [launched] = [r.json() for r in responses if r.status_code == 202]
+    for refused in (r for r in responses if r.status_code == 409):
+        assert "Dagster run" in refused.json()["detail"] or "RUNNING" in refused.json()["detail"], refused.text
+    job = wait_for_status(client, job_id)
+    assert job["status"] == "COMPLETED", job
+    refused = client.post("/trigger-job", json={"jobId": job_id})
+    assert refused.status_code == 409 and "COMPLETED" in refused.json()["detail"]
+    assert launched["runId"]
 
 
 def test_corrupt_parquet_fails_with_a_clear_message_and_can_be_retried(client):

@@ -1,10 +1,13 @@
 """Pipeline A on the emulator: jobs table transitions; drop -> sensor -> run -> JSON + job item."""
 
+import time
+
 from dagster import DagsterInstance, Definitions
 
 from etl_platform.core.parquet_jobs import job_id_for_object
 from etl_platform.pipelines.parquet_to_json import JOB_NAME, parquet_to_json_definitions
 from etl_platform.resources import platform_resources
+from etl_platform.resources.jobs_table import LAUNCH_CLAIM_SECONDS
 from etl_platform_tests.helpers import tick_sensor
 from etl_platform_tests.parquet_to_json.conftest import expected_records, parquet_bytes, read_ndjson
 
@@ -32,6 +35,29 @@ def test_jobs_table_transitions(aws):
     assert table.mark_running("j1") is None and table.mark_failed("j1", "late") is None  # COMPLETED is final
     assert table.mark_running("missing") is None
     assert table.get_job("j1")["fileName"] == "a.parquet" and table.get_job("missing") is None
+
+
+def test_one_launch_claim_per_job_transition(aws):
+    table = platform_resources(aws)["jobs_table"]
+    table.create_job("j2", file_name="a.parquet", input_key="uploads/j2/a.parquet")
+    lost = table.claim_launch("j2", now=time.time() - LAUNCH_CLAIM_SECONDS - 1)  # its run never started the job
+    assert lost["status"] == "PENDING"
+    table.record_launch("j2", "run-0")
+    first = table.claim_launch("j2")  # an expired claim blocks nothing
+    assert first["launchRequestedAt"] > lost["launchRequestedAt"] and "launchRunId" not in first
+    assert table.claim_launch("j2") is None  # a second trigger launches nothing
+    table.record_launch("j2", "run-1")
+    assert table.get_job("j2")["launchRunId"] == "run-1"
+
+    table.mark_running("j2")
+    assert table.claim_launch("j2") is None  # RUNNING
+    table.mark_failed("j2", "boom")
+    retry = table.claim_launch("j2")  # failed since its last launch: may run again
+    assert retry["status"] == "FAILED"
+    table.release_launch("j2", retry["launchRequestedAt"])  # Dagster refused that launch
+    assert "launchRequestedAt" not in table.get_job("j2")
+    assert table.claim_launch("j2") is not None
+    assert table.claim_launch("missing") is None
 
 
 def test_list_jobs_pages_with_and_without_status(aws):
@@ -72,7 +98,8 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
         etag = s3.head_object(Bucket=bucket, Key=request.tags["s3_key"])["ETag"].strip('"')
         assert request.run_key == f"{request.tags['s3_key']}@{etag}"
         assert request.partition_key == job_id_for_object(bucket, request.tags["s3_key"], etag)
-        assert table.get_job(request.partition_key)["status"] == "PENDING"
+        pending = table.get_job(request.partition_key)
+        assert pending["status"] == "PENDING" and pending["launchRequestedAt"]  # claimed for the sensor's run
     assert _tick(defs, instance, tick.cursor).run_requests == []  # nothing twice
 
     job = defs.resolve_job_def(JOB_NAME)
@@ -84,7 +111,7 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
         assert result.success, name
         item = table.get_job(job_id)
         assert item["status"] == "COMPLETED" and item["outputS3Key"] == f"output/{job_id}/{name}.ndjson"
-        assert item["processingTime"] > 0 and item.get("errorMessage") is None
+        assert item["processingTime"] > 0 and item.get("errorMessage") is None and "launchRequestedAt" not in item
         body = s3.get_object(Bucket=out_bucket, Key=item["outputS3Key"])["Body"].read()
         assert read_ndjson(body) == expected_records(source)
         metadata = result.asset_materializations_for_node("parquet_to_json")[0].metadata

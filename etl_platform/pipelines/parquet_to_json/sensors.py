@@ -35,6 +35,7 @@ def build_parquet_drop_sensor(settings: Settings, job):
         for obj in new:
             job_id = job_id_for_object(bucket, obj.key, obj.etag)
             jobs_table.create_job(job_id, file_name=sanitise_file_name(PurePosixPath(obj.key).name), input_key=obj.key)
+            jobs_table.claim_launch(job_id)  # a POST /trigger-job meanwhile gets 409, not a second run
             requests.append(RunRequest(
                 run_key=f"{obj.key}@{obj.etag}",  # unique per object version: a re-upload is a new job
                 partition_key=job_id,
