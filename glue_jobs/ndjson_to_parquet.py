@@ -63,17 +63,18 @@ def parse_args(argv):
         return vars(parser.parse_known_args(argv[1:])[0])  # ignores the Pipes bootstrap arguments
 
 
-def read_source(uri):
+def read_source(uri, etag=None):
+    """The file's bytes; with `etag`, exactly the claimed content (else a 412 error)."""
     if not uri.startswith("s3://"):  # a local path (benchmarks, tests)
         with open(uri, "rb") as handle:
             return handle.read()
     bucket, key = split_s3_uri(uri)
-    return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key, **manifests.if_match(etag))["Body"].read()
 
 
-def parse_source(uri, mode):
+def parse_source(uri, mode, etag=None):
     """One file through the single-node engine's parser: (table or None, rows_in, rejects)."""
-    data = read_source(uri)
+    data = read_source(uri, etag)
     parsed = parse_file(data, Parser(), mode)
     return _combine(parsed.tables, mode), parsed.rows_in, parsed.rejects, len(data)
 
@@ -81,7 +82,7 @@ def parse_source(uri, mode):
 def schema_pass(rows, mode):
     """Executor side of pass 1: per file, its schema, counts and rejected lines."""
     for row in rows:
-        table, rows_in, rejects, size = parse_source(row["uri"], mode)
+        table, rows_in, rejects, size = parse_source(row["uri"], mode, row["etag"])
         schema = b""
         if table is not None:
             fields = [f for f in table.schema if f.name != ORIGINAL_ROW]
@@ -106,8 +107,8 @@ def convert_pass(mode, final, order, arrow_schema, manifest_id):
     """Executor side of pass 2: each file's rows as Arrow batches of the manifest schema."""
     def convert(batches):
         for batch in batches:
-            for uri in batch.column("uri").to_pylist():
-                table, _, _, _ = parse_source(uri, mode)
+            for uri, etag in zip(batch.column("uri").to_pylist(), batch.column("etag").to_pylist()):
+                table, _, _, _ = parse_source(uri, mode, etag)
                 if table is None:
                     continue
                 n = table.num_rows
@@ -117,12 +118,14 @@ def convert_pass(mode, final, order, arrow_schema, manifest_id):
     return convert
 
 
-def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=print):
-    """Convert `uris` (s3:// or local paths) to Parquet under `target` and the rejects file.
-    Returns (rows_in, bytes_in, rejected, arrow schema)."""
+def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=print, etags=None):
+    """Convert `uris` (s3:// or local paths; with `etags`, exactly that content of each) to
+    Parquet under `target` and the rejects file. Returns (rows_in, bytes_in, rejected, arrow schema)."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    files = spark.createDataFrame([(i, uri) for i, uri in enumerate(uris)], "index INT, uri STRING")
+    etags = etags or [None] * len(uris)
+    files = spark.createDataFrame([(i, uri, etag) for i, (uri, etag) in enumerate(zip(uris, etags))],
+                                  "index INT, uri STRING, etag STRING")
     files = files.repartition(max(1, min(len(uris), spark.sparkContext.defaultParallelism * 4)))
     pass1 = sorted(files.rdd.map(lambda r: r.asDict()).mapPartitions(lambda rows: schema_pass(rows, mode)).collect())
     final, order, arrow_schema = final_schema([p[2] for p in pass1], mode)
@@ -152,7 +155,8 @@ def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
     try:
         rejects_path = os.path.join(workdir, "rejects.ndjson")
         target = os.path.join(workdir, "parquet") if stage_locally else f"s3://{output_bucket}/tmp/{manifest_id}/"
-        rows_in, bytes_in, rejected, arrow_schema = spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log)
+        rows_in, bytes_in, rejected, arrow_schema = spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log,
+                                                                  etags=[f.get("etag") for f in manifest["files"]])
         rows_out, written = 0, []
         if rows_in > rejected and len(arrow_schema) > len(PROVENANCE_COLUMNS):
             rows_out, written = publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)

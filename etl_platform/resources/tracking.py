@@ -29,6 +29,7 @@ COUNTER_KEY = "COUNTER#manifest"
 CONTROL_PARTITION = "CONTROL"
 BREAKER_KEY = "CIRCUIT_BREAKER"
 FILE_STATES = ("pending", "manifested", "completed", "failed")
+REUPLOAD_MARK = "#reupload-"  # `<file>#reupload-<etag>`: new content under an already-claimed key
 
 
 def as_pending(item: dict[str, Any]) -> PendingFile:
@@ -36,6 +37,7 @@ def as_pending(item: dict[str, Any]) -> PendingFile:
     return PendingFile(
         date_prefix=item["date_prefix"], file_key=item["file_key"], size=int(item["size"]),
         first_seen=float(item["first_seen_epoch"]), s3_uri=item["file_path"], shard=int(item["shard_id"]),
+        etag=item.get("etag", ""),
     )
 
 
@@ -84,6 +86,12 @@ class FileTrackingTable(DynamoTable):
 
     def file(self, date_prefix: str, file_key: str) -> dict[str, Any] | None:
         return self.get({"date_prefix": date_prefix, "file_key": file_key})
+
+    def reuploads(self, date_prefix: str, file_key: str) -> list[dict[str, Any]]:
+        """The quarantined re-uploads of a claimed file, oldest first."""
+        items = self.query(key_condition="date_prefix = :d AND begins_with(file_key, :k)",
+                           values={":d": date_prefix, ":k": file_key + REUPLOAD_MARK})
+        return sorted(items, key=lambda i: i["first_seen"])
 
     def files_in_state(self, state: str, date_prefix: str | None = None) -> list[dict[str, Any]]:
         """Items whose status is `state#0..9` (or exactly `state` when it has no shards)."""

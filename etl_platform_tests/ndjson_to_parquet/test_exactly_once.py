@@ -161,3 +161,60 @@ def test_reuploads_supersede_files_not_ingested_and_never_duplicate_ingested_one
     assert "Contents" not in pipeline.s3.list_objects_v2(Bucket=aws.names.ndjson_input_bucket, Prefix=key)
     assert sorted(r["id"] for r in pipeline.output_rows(day)) == ids          # nothing twice
     assert pipeline.tracking.file(day, "redo.ndjson")["status"].startswith("completed#")
+
+
+def test_a_file_overwritten_after_its_claim_is_left_out_and_nothing_is_lost(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=3))
+    day = "2026-03-07"
+    for i in range(3):
+        pipeline.land(day, f"o-{i}.ndjson", records(f"o{i}", 5))
+    [request] = pipeline.tick().run_requests
+    manifest = request.partition_key
+    # overwritten between the sensor's tracking write and the run: the claimed content is gone
+    new_key = pipeline.land(day, "o-1.ndjson", records("new", 7))
+    new_body = pipeline.s3.get_object(Bucket=aws.names.ndjson_input_bucket, Key=new_key)["Body"].read()
+    expected = sorted(f"o{i}-{n}" for i in (0, 2) for n in range(5))
+
+    for attempt in range(2):  # the run, then a replay after the overwrite was quarantined
+        assert pipeline.run(manifest).success
+        assert sorted(r["id"] for r in pipeline.output_rows(day)) == expected  # the rest ingested once
+        record = pipeline.tracking.manifest(manifest)
+        assert (record["status"], record["file_count"], record["excluded_files"]) == ("completed", 2, ["o-1.ndjson"])
+        statuses = {i["file_key"]: i["status"].split("#")[0] for i in pipeline.tracking.files_of_manifest(manifest)}
+        assert statuses == {"o-0.ndjson": "completed", "o-1.ndjson": "failed", "o-2.ndjson": "completed"}
+        left_out = pipeline.tracking.file(day, "o-1.ndjson")
+        assert "overwritten after it was claimed" in left_out["error"]
+        document = json.loads(pipeline.s3.get_object(Bucket=aws.names.manifest_bucket,
+                                                     Key=f"manifests/{day}/{manifest}.json")["Body"].read())
+        assert [f["file_key"] for f in document["excluded_files"]] == ["o-1.ndjson"]
+        inbox = SqsQueue(connection=pipeline.resources["aws"], queue_name=aws.names.alerts_inbox_queue)
+        [alert] = inbox.receive(wait_seconds=2)
+        assert json.loads(alert.body)["excluded_files"] == {"o-1.ndjson": left_out["error"]}
+        if attempt == 0:
+            # the overwrite's own event: the new content goes to quarantine as a re-upload
+            pipeline.tick()
+            [conflict] = pipeline.tracking.reuploads(day, "o-1.ndjson")
+            bucket, key = conflict["quarantine_path"].removeprefix("s3://").split("/", 1)
+            assert pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == new_body
+    assert "quarantined at s3://" in left_out["error"]  # the replay names where the new content went
+
+
+def test_the_arrow_engine_reads_only_the_claimed_content(aws):
+    from etl_platform.pipelines.ndjson_to_parquet.engines import run_arrow
+
+    pipeline = Pipeline(scaled(aws))
+    key = pipeline.land("2026-03-08", "late.ndjson", records("late", 3))
+    uri = f"s3://{aws.names.ndjson_input_bucket}/{key}"
+    document = {"manifest_id": "batch-0001-20260308-000000", "files": [
+        {"s3_uri": uri, "file_key": "late.ndjson", "size": 10, "etag": "0123456789abcdef0123456789abcdef"}]}
+
+    class Log:
+        def info(self, message):
+            pass
+
+    try:
+        run_arrow(pipeline.s3, document, output_bucket=aws.names.parquet_output_bucket, mode="string", log=Log())
+    except RuntimeError as exc:
+        assert "was overwritten after it was claimed" in str(exc)
+    else:
+        raise AssertionError("read bytes that are not the claimed content")

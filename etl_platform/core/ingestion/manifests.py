@@ -18,6 +18,7 @@ class PendingFile:
     first_seen: float  # epoch seconds
     s3_uri: str = ""
     shard: int = 0
+    etag: str = ""  # of the object the validator tracked: the engines read exactly that content
 
 
 @dataclass(frozen=True)
@@ -89,5 +90,20 @@ def manifest_document(manifest: str, files: list[PendingFile], created_at: str) 
         "created_at": created_at,
         "file_count": len(files),
         "total_bytes": sum(f.size for f in files),
-        "files": [{"s3_uri": f.s3_uri, "file_key": f.file_key, "size": f.size} for f in files],
+        "files": [{"s3_uri": f.s3_uri, "file_key": f.file_key, "size": f.size, "etag": f.etag} for f in files],
     }
+
+
+def if_match(etag: str | None) -> dict[str, str]:
+    """Extra GetObject arguments for a manifest file: its claimed content, or a 412 error,
+    never bytes written over it since."""
+    return {"IfMatch": f'"{etag}"'} if etag else {}
+
+
+def exclude_files(document: dict, reasons: dict[str, str]) -> dict:
+    """The manifest without the files named in `reasons` (file key -> why), which it lists
+    under `excluded_files`; counts and bytes are of the files that remain."""
+    kept = [f for f in document["files"] if f["file_key"] not in reasons]
+    excluded = [{**f, "reason": reasons[f["file_key"]]} for f in document["files"] if f["file_key"] in reasons]
+    return {**document, "file_count": len(kept), "total_bytes": sum(f["size"] for f in kept), "files": kept,
+            "excluded_files": document.get("excluded_files", []) + excluded}

@@ -6,7 +6,8 @@ Both assets are partitioned by manifest id. `ndjson_manifest` claims the files a
 MANIFEST completed -> files completed#N, or on failure MANIFEST failed, files failed#N,
 an SNS alert, and the circuit breaker counts it. Re-materializing a failed partition (UI
 or `etl-platform ingest replay`) converts the same files again and overwrites the same
-output paths, so nothing is duplicated.
+output paths, so nothing is duplicated. A file overwritten since its claim is left out
+of the manifest with the reason (see sources.py), not allowed to fail it for ever.
 """
 
 import json
@@ -19,12 +20,13 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.manifests import (
-    date_of_manifest, manifest_document, manifest_key, output_prefix, rejects_key, select_for_claim,
+    date_of_manifest, exclude_files, manifest_document, manifest_key, output_prefix, rejects_key, select_for_claim,
 )
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
 from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
+from etl_platform.pipelines.ndjson_to_parquet.sources import overwritten_sources
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.glue import GlueJobRunner
@@ -88,7 +90,9 @@ def build_ndjson_assets(settings: Settings):
         manifest = context.partition_key
         client = s3.get_client()
         document = json.loads(client.get_object(Bucket=names.manifest_bucket, Key=manifest_key(manifest))["Body"].read())
-        files = tracking_table.files_of_manifest(manifest)
+        document = _leave_out_overwritten(context, document, client, tracking_table, alerts, names.manifest_bucket)
+        in_manifest = {f["file_key"] for f in document["files"]}
+        files = [f for f in tracking_table.files_of_manifest(manifest) if f["file_key"] in in_manifest]
         engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
                                context.run.tags.get(ENGINE_TAG))
         tracking_table.update_manifest(manifest, status="processing", engine=engine, run_id=context.run_id)
@@ -127,6 +131,7 @@ def build_ndjson_assets(settings: Settings):
                 "rejects_path": MetadataValue.url(stats["rejects_path"] or f"s3://{names.parquet_output_bucket}/{rejects_key(manifest)} (none)"),
                 "duration_s": round(duration, 3),
                 "mb_per_s": round(mb_per_s, 2),
+                "excluded_files": MetadataValue.json(document.get("excluded_files", [])),
                 "schema": MetadataValue.table_schema(TableSchema(columns=[TableColumn(c["name"], c["type"]) for c in stats["schema"]])),
             },
             check_results=[AssetCheckResult(
@@ -136,6 +141,31 @@ def build_ndjson_assets(settings: Settings):
         )
 
     return landing, ndjson_manifest, merged_parquet
+
+
+def _leave_out_overwritten(context, document: dict, client, tracking_table: FileTrackingTable, alerts: AlertsTopic,
+                           manifest_bucket: str) -> dict:
+    """The manifest without files overwritten since their claim: each ends failed#N with
+    the reason, the manifest JSON is rewritten (the Glue job reads it) and an alert is sent."""
+    manifest = document["manifest_id"]
+    reasons = overwritten_sources(client, tracking_table, document)
+    if not reasons:
+        return document
+    document = exclude_files(document, reasons)
+    client.put_object(Bucket=manifest_bucket, Key=manifest_key(manifest), Body=json.dumps(document, indent=1).encode(),
+                      ContentType="application/json")
+    for item in tracking_table.files_of_manifest(manifest):
+        if item["file_key"] in reasons:
+            tracking_table.mark_files([item], "failed", error=reasons[item["file_key"]])
+    tracking_table.update_manifest(manifest, file_count=document["file_count"], total_bytes=document["total_bytes"],
+                                   excluded_files=sorted(reasons))
+    for key, reason in sorted(reasons.items()):
+        context.log.warning(f"{manifest}: left out {key}: {reason}")
+    alerts.publish_alert(f"NDJSON manifest {manifest}: {len(reasons)} file(s) overwritten after their claim", {
+        "manifest_id": manifest, "date_prefix": document["date_prefix"], "excluded_files": reasons,
+        "run_id": context.run_id,
+    })
+    return document
 
 
 def _run_spark(context, glue: GlueJobRunner, manifest: str, settings: Settings) -> dict:

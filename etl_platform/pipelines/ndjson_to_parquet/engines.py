@@ -10,14 +10,19 @@ a retry with either engine overwrites the other's output.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from typing import Any
 
-from etl_platform.core.ingestion.manifests import output_prefix, rejects_key
+from botocore.exceptions import ClientError
+
+from etl_platform.core.ingestion.manifests import if_match, output_prefix, rejects_key
 from etl_platform.core.ingestion.outputs import settle_outputs
 from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
 from etl_platform.core.s3_uri import split_s3_uri
+
+DOWNLOAD_CHUNK = 1024 * 1024
 
 
 def choose_engine(setting: str, total_bytes: int, arrow_max_bytes: int, override: str | None = None) -> str:
@@ -37,7 +42,15 @@ def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: An
             bucket, key = split_s3_uri(entry["s3_uri"])
             local = os.path.join(workdir, "in", f"{index:05d}.ndjson")
             os.makedirs(os.path.dirname(local), exist_ok=True)
-            s3.download_file(bucket, key, local)
+            try:  # GetObject, not download_file: only it takes IfMatch
+                body = s3.get_object(Bucket=bucket, Key=key, **if_match(entry.get("etag")))["Body"]
+                with open(local, "wb") as handle:
+                    shutil.copyfileobj(body, handle, DOWNLOAD_CHUNK)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("412", "PreconditionFailed"):
+                    raise RuntimeError(f"{entry['s3_uri']} was overwritten after it was claimed (etag no longer "
+                                       f"{entry['etag']}); replaying the manifest leaves it out") from exc
+                raise
             sources.append(SourceFile(path=local, source_uri=entry["s3_uri"]))
         log.info(f"{manifest}: downloaded {len(sources)} files; converting ({mode} mode)")
         out_dir = os.path.join(workdir, "out")

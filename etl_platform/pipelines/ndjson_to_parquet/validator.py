@@ -27,7 +27,7 @@ from etl_platform.core.ingestion.landing import (
     HEAD_BYTES, LandingRules, Placement, content_error, placement, shard_for, validation_error,
 )
 from etl_platform.core.s3_events import S3ObjectEvent, parse_s3_event
-from etl_platform.resources.tracking import FileTrackingTable
+from etl_platform.resources.tracking import REUPLOAD_MARK, FileTrackingTable
 
 NOT_FOUND = ("NoSuchKey", "404", "NotFound")
 
@@ -85,7 +85,7 @@ def _track_pending(event: S3ObjectEvent, deps: ValidatorDependencies, place: Pla
 
 def _reupload_record(place: Placement, etag: str) -> Placement:
     """Where new content under an ingested key is recorded, beside the file's own record."""
-    return Placement(place.date_prefix, f"{place.file_key}#reupload-{etag}")
+    return Placement(place.date_prefix, f"{place.file_key}{REUPLOAD_MARK}{etag}")
 
 
 def _already_tracked(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, result: dict,

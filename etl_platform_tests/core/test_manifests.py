@@ -1,0 +1,57 @@
+"""Manifest planning rules (pure): when a date flushes, which files a claim takes, the
+manifest document and what leaving a file out does to it."""
+
+from datetime import datetime
+
+from etl_platform.core.ingestion.manifests import (
+    ManifestThresholds, PendingFile, date_of_manifest, exclude_files, flush_reason, if_match, manifest_document,
+    manifest_id, select_for_claim,
+)
+
+THRESHOLDS = ManifestThresholds(max_files=3, max_bytes=1000, orphan_flush_seconds=60)
+
+
+def _file(n: int, size: int = 100, first_seen: float = 0.0) -> PendingFile:
+    return PendingFile("2026-04-01", f"f-{n}.ndjson", size, first_seen, f"s3://b/landing/ndjson/2026-04-01/f-{n}.ndjson",
+                       shard=n % 10, etag=f"e{n}")
+
+
+def test_a_date_flushes_by_count_bytes_or_age():
+    assert flush_reason([], 0, THRESHOLDS) is None
+    assert flush_reason([_file(1), _file(2)], 10, THRESHOLDS) is None
+    assert "3 pending files" in flush_reason([_file(n) for n in range(3)], 10, THRESHOLDS)
+    assert "pending bytes" in flush_reason([_file(1, size=1000)], 10, THRESHOLDS)
+    assert "orphan flush" in flush_reason([_file(1, first_seen=0)], 61, THRESHOLDS)
+
+
+def test_a_claim_takes_the_oldest_files_within_the_limits():
+    files = [_file(n, first_seen=10 - n) for n in range(5)]
+    assert [f.file_key for f in select_for_claim(files, THRESHOLDS)] == ["f-4.ndjson", "f-3.ndjson", "f-2.ndjson"]
+    big = [_file(1, size=600, first_seen=1), _file(2, size=600, first_seen=2)]
+    assert [f.file_key for f in select_for_claim(big, THRESHOLDS)] == ["f-1.ndjson"]  # bytes, but never empty
+    assert [f.file_key for f in select_for_claim([_file(9, size=5000)], THRESHOLDS)] == ["f-9.ndjson"]
+
+
+def test_manifest_ids_and_documents():
+    name = manifest_id(7, "2026-04-01", datetime(2026, 4, 1, 12, 30, 5))
+    assert name == "batch-0007-20260401-123005" and date_of_manifest(name) == "2026-04-01"
+    document = manifest_document(name, [_file(1), _file(2, size=250)], "2026-04-01T12:30:05Z")
+    assert (document["file_count"], document["total_bytes"]) == (2, 350)
+    assert document["files"][1] == {"s3_uri": "s3://b/landing/ndjson/2026-04-01/f-2.ndjson", "file_key": "f-2.ndjson",
+                                    "size": 250, "etag": "e2"}
+
+
+def test_leaving_files_out_keeps_the_counts_right_and_says_why():
+    document = manifest_document("batch-0001-20260401-000000", [_file(n, size=100 * (n + 1)) for n in range(3)], "t")
+    once = exclude_files(document, {"f-1.ndjson": "overwritten"})
+    assert [f["file_key"] for f in once["files"]] == ["f-0.ndjson", "f-2.ndjson"]
+    assert (once["file_count"], once["total_bytes"]) == (2, 400)
+    assert once["excluded_files"] == [{**document["files"][1], "reason": "overwritten"}]
+    twice = exclude_files(once, {"f-0.ndjson": "gone"})
+    assert [f["file_key"] for f in twice["excluded_files"]] == ["f-1.ndjson", "f-0.ndjson"]
+    assert document["file_count"] == 3  # the original is not changed
+
+
+def test_reads_are_pinned_to_the_claimed_etag():
+    assert if_match("abc") == {"IfMatch": '"abc"'}
+    assert if_match("") == {} and if_match(None) == {}
