@@ -90,14 +90,15 @@ def build_ndjson_assets(settings: Settings):
         manifest = context.partition_key
         client = s3.get_client()
         document = json.loads(client.get_object(Bucket=names.manifest_bucket, Key=manifest_key(manifest))["Body"].read())
-        document = _leave_out_overwritten(context, document, client, tracking_table, alerts, names.manifest_bucket)
-        in_manifest = {f["file_key"] for f in document["files"]}
-        files = [f for f in tracking_table.files_of_manifest(manifest) if f["file_key"] in in_manifest]
-        engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
-                               context.run.tags.get(ENGINE_TAG))
-        tracking_table.update_manifest(manifest, status="processing", engine=engine, run_id=context.run_id)
+        files = tracking_table.files_of_manifest(manifest)
         started = time.time()
         try:
+            document = _leave_out_overwritten(context, document, client, tracking_table, alerts, names.manifest_bucket)
+            in_manifest = {f["file_key"] for f in document["files"]}
+            files = [f for f in files if f["file_key"] in in_manifest]
+            engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
+                                   context.run.tags.get(ENGINE_TAG))
+            tracking_table.update_manifest(manifest, status="processing", engine=engine, run_id=context.run_id)
             if not document["files"]:
                 stats = {"engine": engine, "files": 0, "bytes_in": 0, "rows_in": 0, "rows_out": 0, "rejected": 0,
                          "output_paths": [], "rejects_path": None, "schema": [], "duration_s": 0.0}
