@@ -148,8 +148,7 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
 
 
 def _launch_refused(job: dict[str, Any]) -> str:
-    if job["status"] not in (RUNNING, COMPLETED) and job.get("launchRequestedAt"):
-        run = job.get("launchRunId", "being launched")
-        return (f"job {job['jobId']} already has a run (Dagster run {run}, triggered at {job['launchRequestedAt']}) "
-                "that has not started it yet")
-    return f"job {job['jobId']} is {job['status']}"
+    if job["status"] in (RUNNING, COMPLETED) or not job.get("launchRequestedAt"):
+        return f"job {job['jobId']} is {job['status']}"
+    run = f"Dagster run {job['launchRunId']}" if job.get("launchRunId") else "a run"
+    return f"job {job['jobId']} is {job['status']}: {run} triggered at {job['launchRequestedAt']} has not started it yet"
