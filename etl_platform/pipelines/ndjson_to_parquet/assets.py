@@ -93,7 +93,8 @@ def build_ndjson_assets(settings: Settings):
         files = tracking_table.files_of_manifest(manifest)
         started = time.time()
         try:
-            document = _leave_out_overwritten(context, document, client, tracking_table, alerts, names.manifest_bucket)
+            document = _leave_out_overwritten(context, document, files, client, tracking_table, alerts,
+                                              names.manifest_bucket)
             in_manifest = {f["file_key"] for f in document["files"]}
             files = [f for f in files if f["file_key"] in in_manifest]
             engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
@@ -144,8 +145,8 @@ def build_ndjson_assets(settings: Settings):
     return landing, ndjson_manifest, merged_parquet
 
 
-def _leave_out_overwritten(context, document: dict, client, tracking_table: FileTrackingTable, alerts: AlertsTopic,
-                           manifest_bucket: str) -> dict:
+def _leave_out_overwritten(context, document: dict, files: list[dict], client, tracking_table: FileTrackingTable,
+                           alerts: AlertsTopic, manifest_bucket: str) -> dict:
     """The manifest without files overwritten since their claim: each ends failed#N with
     the reason, the manifest JSON is rewritten (the Glue job reads it) and an alert is sent."""
     manifest = document["manifest_id"]
@@ -155,7 +156,7 @@ def _leave_out_overwritten(context, document: dict, client, tracking_table: File
     document = exclude_files(document, reasons)
     client.put_object(Bucket=manifest_bucket, Key=manifest_key(manifest), Body=json.dumps(document, indent=1).encode(),
                       ContentType="application/json")
-    for item in tracking_table.files_of_manifest(manifest):
+    for item in files:
         if item["file_key"] in reasons:
             tracking_table.mark_files([item], "failed", error=reasons[item["file_key"]])
     tracking_table.update_manifest(manifest, file_count=document["file_count"], total_bytes=document["total_bytes"],
