@@ -27,6 +27,7 @@ class S3ObjectEvent:
     event_name: str
     event_time: str
     sequencer: str = ""
+    version_id: str = ""  # set when the bucket has versioning on: the exact object version
 
     @property
     def uri(self) -> str:
@@ -66,6 +67,7 @@ def parse_s3_event(message: str | dict[str, Any]) -> list[S3ObjectEvent]:
                     event_name=name,
                     event_time=record.get("eventTime", ""),
                     sequencer=s3["object"].get("sequencer", ""),
+                    version_id=s3["object"].get("versionId") or "",
                 )
             )
         except (KeyError, TypeError, AttributeError) as exc:
