@@ -63,18 +63,19 @@ def parse_args(argv):
         return vars(parser.parse_known_args(argv[1:])[0])  # ignores the Pipes bootstrap arguments
 
 
-def read_source(uri, etag=None):
-    """The file's bytes; with `etag`, exactly the claimed content (else a 412 error)."""
+def read_source(uri, etag=None, version_id=None):
+    """The file's bytes: exactly the claimed version (or, without one, the claimed ETag)."""
     if not uri.startswith("s3://"):  # a local path (benchmarks, tests)
         with open(uri, "rb") as handle:
             return handle.read()
     bucket, key = split_s3_uri(uri)
-    return boto3.client("s3").get_object(Bucket=bucket, Key=key, **manifests.if_match(etag))["Body"].read()
+    claimed = manifests.claimed_content({"etag": etag, "version_id": version_id})
+    return boto3.client("s3").get_object(Bucket=bucket, Key=key, **claimed)["Body"].read()
 
 
-def parse_source(uri, mode, etag=None):
+def parse_source(uri, mode, etag=None, version_id=None):
     """One file through the single-node engine's parser: (table or None, rows_in, rejects)."""
-    data = read_source(uri, etag)
+    data = read_source(uri, etag, version_id)
     parsed = parse_file(data, Parser(), mode)
     return _combine(parsed.tables, mode), parsed.rows_in, parsed.rejects, len(data)
 
@@ -82,7 +83,7 @@ def parse_source(uri, mode, etag=None):
 def schema_pass(rows, mode):
     """Executor side of pass 1: per file, its schema, counts and rejected lines."""
     for row in rows:
-        table, rows_in, rejects, size = parse_source(row["uri"], mode, row["etag"])
+        table, rows_in, rejects, size = parse_source(row["uri"], mode, row["etag"], row["version_id"])
         schema = b""
         if table is not None:
             fields = [f for f in table.schema if f.name != ORIGINAL_ROW]
@@ -107,8 +108,8 @@ def convert_pass(mode, final, order, arrow_schema, manifest_id):
     """Executor side of pass 2: each file's rows as Arrow batches of the manifest schema."""
     def convert(batches):
         for batch in batches:
-            for uri, etag in zip(batch.column("uri").to_pylist(), batch.column("etag").to_pylist()):
-                table, _, _, _ = parse_source(uri, mode, etag)
+            for uri, etag, version_id in zip(*(batch.column(c).to_pylist() for c in ("uri", "etag", "version_id"))):
+                table, _, _, _ = parse_source(uri, mode, etag, version_id)
                 if table is None:
                     continue
                 n = table.num_rows
@@ -118,14 +119,17 @@ def convert_pass(mode, final, order, arrow_schema, manifest_id):
     return convert
 
 
-def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=print, etags=None):
-    """Convert `uris` (s3:// or local paths; with `etags`, exactly that content of each) to
-    Parquet under `target` and the rejects file. Returns (rows_in, bytes_in, rejected, arrow schema)."""
+def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=print, etags=None, version_ids=None):
+    """Convert `uris` (s3:// or local paths; with `version_ids` or `etags`, exactly that
+    content of each) to Parquet under `target` and the rejects file.
+    Returns (rows_in, bytes_in, rejected, arrow schema)."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
     etags = etags or [None] * len(uris)
-    files = spark.createDataFrame([(i, uri, etag) for i, (uri, etag) in enumerate(zip(uris, etags))],
-                                  "index INT, uri STRING, etag STRING")
+    version_ids = version_ids or [None] * len(uris)
+    files = spark.createDataFrame([(i, uri, etag, version) for i, (uri, etag, version)
+                                   in enumerate(zip(uris, etags, version_ids))],
+                                  "index INT, uri STRING, etag STRING, version_id STRING")
     files = files.repartition(max(1, min(len(uris), spark.sparkContext.defaultParallelism * 4)))
     pass1 = sorted(files.rdd.map(lambda r: r.asDict()).mapPartitions(lambda rows: schema_pass(rows, mode)).collect())
     final, order, arrow_schema = final_schema([p[2] for p in pass1], mode)
@@ -156,7 +160,8 @@ def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
         rejects_path = os.path.join(workdir, "rejects.ndjson")
         target = os.path.join(workdir, "parquet") if stage_locally else f"s3://{output_bucket}/tmp/{manifest_id}/"
         rows_in, bytes_in, rejected, arrow_schema = spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log,
-                                                                  etags=[f.get("etag") for f in manifest["files"]])
+                                                                  etags=[f.get("etag") for f in manifest["files"]],
+                                                                  version_ids=[f.get("version_id") for f in manifest["files"]])
         rows_out, written = 0, []
         if rows_in > rejected and len(arrow_schema) > len(PROVENANCE_COLUMNS):
             rows_out, written = publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)

@@ -104,15 +104,27 @@ def encryption_api_shape(config: dict) -> dict:
 def lifecycle_api_shape(config: dict) -> dict:
     api_rules = []
     for rule in config["Rules"]:
-        api_rule: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+        api_rule: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": _lifecycle_filter(rule)}
         if "ExpirationInDays" in rule:
             api_rule["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+        if "NoncurrentVersionExpiration" in rule:
+            api_rule["NoncurrentVersionExpiration"] = {
+                "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])
+            }
         if "AbortIncompleteMultipartUpload" in rule:
             api_rule["AbortIncompleteMultipartUpload"] = {
                 "DaysAfterInitiation": int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
             }
         api_rules.append(api_rule)
     return {"Rules": api_rules}
+
+
+def _lifecycle_filter(rule: dict) -> dict:
+    """CloudFormation's Prefix and TagFilters as the API's Filter (an And of both when tagged)."""
+    tags = [{"Key": t["Key"], "Value": t["Value"]} for t in rule.get("TagFilters", [])]
+    if not tags:
+        return {"Prefix": rule.get("Prefix", "")}
+    return {"And": {"Prefix": rule.get("Prefix", ""), "Tags": tags}}
 
 
 def queue_attributes(properties: dict) -> dict[str, str]:
@@ -162,6 +174,8 @@ def _bucket(s3: Any, resource: ResolvedResource) -> None:
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
     if "OwnershipControls" in props:
         s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": props["VersioningConfiguration"]["Status"]})
     if "LifecycleConfiguration" in props:
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=lifecycle_api_shape(props["LifecycleConfiguration"]))
 

@@ -152,13 +152,20 @@ class DynamoTable(ConfigurableResource):
 
     def query(self, *, key_condition: str, values: dict[str, Any], names: dict[str, str] | None = None,
               index_name: str | None = None, limit: int | None = None, forward: bool = True,
-              **extra: Any) -> Iterator[dict[str, Any]]:
-        """Yield items matching `key_condition`, across pages (up to `limit` items)."""
+              consistent: bool = False, **extra: Any) -> Iterator[dict[str, Any]]:
+        """Yield items matching `key_condition`, across pages (up to `limit` items).
+
+        `consistent` reads the base table strongly consistently: a decision taken on the
+        result must ask for it. DynamoDB serves index reads only eventually consistently, so
+        an index read can only nominate candidates that a conditional write then confirms."""
+        if consistent and index_name:
+            raise ValueError("DynamoDB has no consistent reads on a global secondary index")
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": key_condition,
             "ExpressionAttributeValues": serialize_item(values),
             "ScanIndexForward": forward,
+            **({"ConsistentRead": True} if consistent else {}),
             **extra,
         }
         if names:

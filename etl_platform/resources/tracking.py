@@ -8,14 +8,27 @@
     2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids
     CONTROL          CIRCUIT_BREAKER                  consecutive_failures, opened_at
 
-Every transition is a conditional write, so duplicate events, redeliveries, retried runs
-and concurrent claimers change nothing twice. The GSI status-index (status, date_prefix)
-finds a shard's files; statuses carry the shard so writes spread over 10 index partitions.
+Consistency, as DynamoDB gives it (not as moto does, which reads everything consistently):
+- every transition is a conditional write on the state it expects, so duplicate events,
+  redeliveries, retried runs and concurrent claimers change nothing twice; a write never
+  puts back a stale copy of an item;
+- the GSI status-index (status, date_prefix) finds a shard's files, but GSI reads are
+  eventually consistent: they only nominate candidates, which a conditional write then
+  confirms (a claim returns the item it claimed, and the manifest is built from those);
+- a decision that rests on a read (a manifest's files, a date's open manifests, a file's
+  re-uploads) reads the base table with ConsistentRead.
+
+Expiry (`ttl`, DynamoDB's TTL attribute): only finished records expire, `ttl_days` after
+they finished: completed files and MANIFESTs, quarantined files, the manifest counter.
+Pending and claimed files and processing MANIFESTs never expire; neither do failed files
+and failed MANIFESTs, which wait for a replay (they get a ttl once a replay completes
+them). Statuses carry the shard so writes spread over 10 index partitions.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from etl_platform.core.ingestion.breaker import BreakerState
@@ -30,6 +43,7 @@ CONTROL_PARTITION = "CONTROL"
 BREAKER_KEY = "CIRCUIT_BREAKER"
 FILE_STATES = ("pending", "manifested", "completed", "failed")
 REUPLOAD_MARK = "#reupload-"  # `<file>#reupload-<etag>`: new content under an already-claimed key
+SETTLE_THREADS = 16  # one conditional update per file; boto3 clients are thread-safe
 
 
 def as_pending(item: dict[str, Any]) -> PendingFile:
@@ -37,8 +51,13 @@ def as_pending(item: dict[str, Any]) -> PendingFile:
     return PendingFile(
         date_prefix=item["date_prefix"], file_key=item["file_key"], size=int(item["size"]),
         first_seen=float(item["first_seen_epoch"]), s3_uri=item["file_path"], shard=int(item["shard_id"]),
-        etag=item.get("etag", ""),
+        etag=item.get("etag", ""), version_id=item.get("version_id", ""),
     )
+
+
+def file_order(item: dict[str, Any]) -> tuple:
+    """A manifest lists its files oldest first (the order of their output rows)."""
+    return (float(item["first_seen_epoch"]), item["file_key"])
 
 
 def _is_file_item(item: dict[str, Any]) -> bool:
@@ -55,24 +74,26 @@ class FileTrackingTable(DynamoTable):
 
     # --- files ------------------------------------------------------------------------
     def track_pending(self, place: Placement, *, shard: int, size: int, etag: str, s3_uri: str,
-                      now: float | None = None, replacing: dict[str, Any] | None = None) -> bool:
+                      version_id: str = "", now: float | None = None, replacing: dict[str, Any] | None = None) -> bool:
         """Record a valid landed file as pending#shard; False if it was already tracked
         (or, with `replacing`, if that record changed meanwhile)."""
         now = time.time() if now is None else now
         return self._record({
             "date_prefix": place.date_prefix, "file_key": place.file_key, "status": f"pending#{shard}",
             "shard_id": shard, "size": size, "etag": etag, "file_path": s3_uri,
-            "first_seen": iso_utc(now, digits=6), "first_seen_epoch": now, "ttl": self._ttl(now),
+            "first_seen": iso_utc(now, digits=6), "first_seen_epoch": now,
+            **({"version_id": version_id} if version_id else {}),
         }, replacing)
 
     def track_quarantined(self, place: Placement, *, reason: str, size: int, etag: str, source_uri: str,
-                          quarantine_uri: str, now: float | None = None,
+                          quarantine_uri: str, version_id: str = "", now: float | None = None,
                           replacing: dict[str, Any] | None = None) -> bool:
         now = time.time() if now is None else now
         return self._record({
             "date_prefix": place.date_prefix, "file_key": place.file_key, "status": "quarantined",
             "reason": reason, "size": size, "etag": etag, "file_path": source_uri,
             "quarantine_path": quarantine_uri, "first_seen": iso_utc(now, digits=6), "ttl": self._ttl(now),
+            **({"version_id": version_id} if version_id else {}),
         }, replacing)
 
     def _record(self, item: dict[str, Any], replacing: dict[str, Any] | None) -> bool:
@@ -90,11 +111,12 @@ class FileTrackingTable(DynamoTable):
     def reuploads(self, date_prefix: str, file_key: str) -> list[dict[str, Any]]:
         """The quarantined re-uploads of a claimed file, oldest first."""
         items = self.query(key_condition="date_prefix = :d AND begins_with(file_key, :k)",
-                           values={":d": date_prefix, ":k": file_key + REUPLOAD_MARK})
+                           values={":d": date_prefix, ":k": file_key + REUPLOAD_MARK}, consistent=True)
         return sorted(items, key=lambda i: i["first_seen"])
 
     def files_in_state(self, state: str, date_prefix: str | None = None) -> list[dict[str, Any]]:
-        """Items whose status is `state#0..9` (or exactly `state` when it has no shards)."""
+        """Items whose status is `state#0..9` (or exactly `state` when it has no shards), from
+        the GSI: eventually consistent, so candidates and counts, never a decision."""
         statuses = [f"{state}#{n}" for n in range(self.shards)] if state in FILE_STATES else [state]
         items: list[dict[str, Any]] = []
         for status in statuses:
@@ -106,31 +128,62 @@ class FileTrackingTable(DynamoTable):
     def pending_files(self, date_prefix: str | None = None) -> list[PendingFile]:
         return [as_pending(i) for i in self.files_in_state("pending", date_prefix)]
 
-    def claim(self, pending: PendingFile, manifest: str, now: float | None = None) -> bool:
-        """pending#N -> manifested#N for `manifest`, only if still pending (atomic)."""
+    def claim(self, pending: PendingFile, manifest: str, now: float | None = None) -> dict[str, Any] | None:
+        """pending#N -> manifested#N for `manifest`, only if still pending (atomic); the claimed
+        item as stored (its current etag and version, whatever the GSI nominated), or None."""
         now = time.time() if now is None else now
         return self.update(
             {"date_prefix": pending.date_prefix, "file_key": pending.file_key},
             {"status": f"manifested#{pending.shard}", "manifest_id": manifest, "claimed_at": iso_utc(now, digits=6)},
             condition="#s = :pending", names={"#s": "status"}, values={":pending": f"pending#{pending.shard}"},
-        ) is not None
+        )
 
     def files_of_manifest(self, manifest: str) -> list[dict[str, Any]]:
-        """Every file a manifest claimed, whatever its state now."""
+        """Every file a manifest claimed, whatever its state now (a consistent read)."""
         items = self.query(
             key_condition="date_prefix = :d", values={":d": date_of_manifest(manifest), ":m": manifest},
-            FilterExpression="manifest_id = :m",
+            FilterExpression="manifest_id = :m", consistent=True,
         )
-        return sorted((i for i in items if _is_file_item(i)), key=lambda i: (i["first_seen_epoch"], i["file_key"]))
+        return sorted((i for i in items if _is_file_item(i)), key=file_order)
 
-    def mark_files(self, files: list[dict[str, Any]], state: str, **fields: Any) -> int:
-        """Set `state#N` (and `fields`) on claimed files, 25 items per BatchWriteItem."""
-        updated = [{**f, **fields, "status": f"{state}#{int(f['shard_id'])}", "updated_at": iso_utc(digits=6)} for f in files]
-        return self.batch_put(updated)
+    def settle_files(self, files: list[dict[str, Any]], state: str, manifest: str, *, error: str | None = None,
+                     now: float | None = None, **fields: Any) -> int:
+        """Move a manifest's claimed files to `completed#N` or `failed#N`, each with a
+        conditional update from the states a claimed file can be in (manifested, or failed
+        and being replayed); how many moved. Completion sets the ttl and drops an earlier
+        error; failure records the error and keeps the file from expiring."""
+        if state not in ("completed", "failed"):
+            raise ValueError(f"a claimed file settles as completed or failed, not {state!r}")
+        now = time.time() if now is None else now
+        changes = {**fields, "updated_at": iso_utc(now, digits=6)}
+        if state == "completed":
+            changes["ttl"] = self._ttl(now)
+            remove: tuple[str, ...] = ("error",)
+        else:
+            changes["error"] = error or "failed"
+            remove = ("ttl",)
+
+        def settle(item: dict[str, Any]) -> bool:
+            shard = int(item["shard_id"])
+            return self.update(
+                {"date_prefix": item["date_prefix"], "file_key": item["file_key"]},
+                {**changes, "status": f"{state}#{shard}"}, remove=remove,
+                condition="manifest_id = :m AND #s IN (:manifested, :failed, :same)",
+                names={"#s": "status"},
+                values={":m": manifest, ":manifested": f"manifested#{shard}", ":failed": f"failed#{shard}",
+                        ":same": f"{state}#{shard}"},
+            ) is not None
+
+        with ThreadPoolExecutor(SETTLE_THREADS) as pool:
+            return sum(pool.map(settle, files))
 
     # --- manifests --------------------------------------------------------------------
-    def next_manifest_sequence(self, date_prefix: str) -> int:
-        item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY}, {}, add={"sequence": 1})
+    def next_manifest_sequence(self, date_prefix: str, now: float | None = None) -> int:
+        """The date's next manifest number. The counter expires `ttl_days` after its last use:
+        ids carry the minting time too, so a counter that starts again never repeats an id."""
+        now = time.time() if now is None else now
+        item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY}, {"ttl": self._ttl(now)},
+                           add={"sequence": 1})
         return int(item["sequence"])
 
     def create_manifest(self, manifest: str, *, reason: str, now: float | None = None) -> bool:
@@ -138,25 +191,62 @@ class FileTrackingTable(DynamoTable):
         return self.put_if_absent({
             "date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest,
             "manifest_id": manifest, "status": "pending", "reason": reason, "claimed": False,
-            "created_at": iso_utc(now, digits=6), "created_epoch": now, "ttl": self._ttl(now),
+            "created_at": iso_utc(now, digits=6), "created_epoch": now,
         }, "file_key")
 
     def manifest(self, manifest: str) -> dict[str, Any] | None:
-        return self.get({"date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest})
+        return self.get(self._manifest_key(manifest))
 
     def manifests_of_date(self, date_prefix: str) -> list[dict[str, Any]]:
         return list(self.query(
             key_condition="date_prefix = :d AND begins_with(file_key, :m)",
-            values={":d": date_prefix, ":m": MANIFEST_PREFIX},
+            values={":d": date_prefix, ":m": MANIFEST_PREFIX}, consistent=True,
         ))
 
     def update_manifest(self, manifest: str, **fields: Any) -> dict[str, Any]:
-        key = {"date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest}
-        updated = self.update(key, {**fields, "updated_at": iso_utc(digits=6)},
+        """Set fields that are not the status (claim, counts, exclusions) on a MANIFEST record."""
+        if "status" in fields:
+            raise ValueError("a MANIFEST's status changes only through start/complete/fail_manifest")
+        updated = self.update(self._manifest_key(manifest), {**fields, "updated_at": iso_utc(digits=6)},
                               condition="attribute_exists(file_key)")
         if updated is None:
             raise KeyError(f"no MANIFEST record for {manifest}")
         return updated
+
+    def start_manifest(self, manifest: str, run_id: str, **fields: Any) -> dict[str, Any]:
+        """-> processing by `run_id`, from any state: a first run, a replay of a failed or
+        completed manifest, or a retry after a run that died while processing. It stops
+        expiring until it finishes again."""
+        updated = self.update(self._manifest_key(manifest),
+                              {**fields, "status": "processing", "run_id": run_id, "updated_at": iso_utc(digits=6)},
+                              condition="attribute_exists(file_key)", remove=("ttl", "error"))
+        if updated is None:
+            raise KeyError(f"no MANIFEST record for {manifest}")
+        return updated
+
+    def complete_manifest(self, manifest: str, run_id: str, now: float | None = None,
+                          **fields: Any) -> dict[str, Any] | None:
+        """processing -> completed, only by the run that is processing it (a run that lost the
+        manifest to a newer one changes nothing: None)."""
+        now = time.time() if now is None else now
+        return self.update(self._manifest_key(manifest),
+                           {**fields, "status": "completed", "ttl": self._ttl(now), "updated_at": iso_utc(now, digits=6)},
+                           condition="#s = :processing AND run_id = :run", names={"#s": "status"},
+                           values={":processing": "processing", ":run": run_id})
+
+    def fail_manifest(self, manifest: str, run_id: str, error: str) -> dict[str, Any] | None:
+        """-> failed, from processing by this run, or from pending (a run that failed before it
+        started converting); None when another run holds it or it finished meanwhile."""
+        return self.update(self._manifest_key(manifest),
+                           {"status": "failed", "error": error, "run_id": run_id, "updated_at": iso_utc(digits=6)},
+                           condition="(#s = :processing AND run_id = :run) OR #s = :pending",
+                           names={"#s": "status"},
+                           values={":processing": "processing", ":run": run_id, ":pending": "pending"},
+                           remove=("ttl",))
+
+    @staticmethod
+    def _manifest_key(manifest: str) -> dict[str, str]:
+        return {"date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest}
 
     # --- circuit breaker --------------------------------------------------------------
     def breaker(self) -> BreakerState:

@@ -4,7 +4,7 @@ manifest document and what leaving a file out does to it."""
 from datetime import datetime
 
 from etl_platform.core.ingestion.manifests import (
-    ManifestThresholds, PendingFile, date_of_manifest, exclude_files, flush_reason, if_match, manifest_document,
+    ManifestThresholds, PendingFile, date_of_manifest, exclude_files, flush_reason, claimed_content, manifest_document,
     manifest_id, select_for_claim,
 )
 
@@ -13,7 +13,7 @@ THRESHOLDS = ManifestThresholds(max_files=3, max_bytes=1000, orphan_flush_second
 
 def _file(n: int, size: int = 100, first_seen: float = 0.0) -> PendingFile:
     return PendingFile("2026-04-01", f"f-{n}.ndjson", size, first_seen, f"s3://b/landing/ndjson/2026-04-01/f-{n}.ndjson",
-                       shard=n % 10, etag=f"e{n}")
+                       shard=n % 10, etag=f"e{n}", version_id=f"v{n}")
 
 
 def test_a_date_flushes_by_count_bytes_or_age():
@@ -38,7 +38,7 @@ def test_manifest_ids_and_documents():
     document = manifest_document(name, [_file(1), _file(2, size=250)], "2026-04-01T12:30:05Z")
     assert (document["file_count"], document["total_bytes"]) == (2, 350)
     assert document["files"][1] == {"s3_uri": "s3://b/landing/ndjson/2026-04-01/f-2.ndjson", "file_key": "f-2.ndjson",
-                                    "size": 250, "etag": "e2"}
+                                    "size": 250, "etag": "e2", "version_id": "v2"}
 
 
 def test_leaving_files_out_keeps_the_counts_right_and_says_why():
@@ -53,5 +53,6 @@ def test_leaving_files_out_keeps_the_counts_right_and_says_why():
 
 
 def test_reads_are_pinned_to_the_claimed_etag():
-    assert if_match("abc") == {"IfMatch": '"abc"'}
-    assert if_match("") == {} and if_match(None) == {}
+    assert claimed_content({"etag": "abc"}) == {"IfMatch": '"abc"'}
+    assert claimed_content({"etag": "abc", "version_id": "v1"}) == {"VersionId": "v1"}  # a version outlives overwrites
+    assert claimed_content({"etag": ""}) == {} and claimed_content({"etag": None, "version_id": None}) == {}

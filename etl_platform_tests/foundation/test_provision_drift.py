@@ -25,9 +25,10 @@ def test_buckets_match_template(aws):
         if "LifecycleConfiguration" in props:
             rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket.name)["Rules"]
             expected = lifecycle_api_shape(props["LifecycleConfiguration"])["Rules"]
-            assert [(r["ID"], r.get("Expiration"), r.get("AbortIncompleteMultipartUpload")) for r in rules] == [
-                (r["ID"], r.get("Expiration"), r.get("AbortIncompleteMultipartUpload")) for r in expected
-            ]
+            shape = ("ID", "Filter", "Expiration", "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload")
+            assert [tuple(r.get(k) for k in shape) for r in rules] == [tuple(r.get(k) for k in shape) for r in expected]
+        versioning = s3.get_bucket_versioning(Bucket=bucket.name).get("Status")
+        assert versioning == props.get("VersioningConfiguration", {}).get("Status"), bucket.name
         notifications = s3.get_bucket_notification_configuration(Bucket=bucket.name)
         expected_queues = notification_api_shape(props.get("NotificationConfiguration", {}))["QueueConfigurations"]
         actual_queues = [{k: q[k] for k in ("QueueArn", "Events", "Filter")} for q in notifications.get("QueueConfigurations", [])]

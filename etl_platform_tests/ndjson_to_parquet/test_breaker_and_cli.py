@@ -3,6 +3,7 @@
 import json
 import subprocess
 
+from etl_platform.local.provision import provision
 from etl_platform_tests.helpers import VENV_BIN, cli_env
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 
@@ -14,18 +15,19 @@ def _cli(aws, tmp_path, *args):
 
 
 def _fail_one(pipeline, name):
-    key = pipeline.land("2026-04-01", name, records(name, 4))
-    body = pipeline.s3.get_object(Bucket=pipeline.names.ndjson_input_bucket, Key=key)["Body"].read()
+    """A manifest whose run fails: the output bucket is missing (a misconfigured account)."""
+    pipeline.land("2026-04-01", name, records(name, 4))
     [request] = pipeline.tick().run_requests
-    pipeline.s3.delete_object(Bucket=pipeline.names.ndjson_input_bucket, Key=key)
     assert not pipeline.run(request.partition_key).success
-    return request.partition_key, key, body
+    return request.partition_key
 
 
 def test_breaker_opens_after_k_failures_and_resets_by_cli(aws, tmp_path):
     pipeline = Pipeline(scaled(aws, manifest_max_files=1, circuit_breaker_failures=2, circuit_breaker_cooldown_seconds=3600))
-    first, first_key, first_body = _fail_one(pipeline, "b-0.ndjson")
+    pipeline.s3.delete_bucket(Bucket=aws.names.parquet_output_bucket)
+    first = _fail_one(pipeline, "b-0.ndjson")
     _fail_one(pipeline, "b-1.ndjson")
+    provision(aws)  # the operator fixes the account
     assert pipeline.tracking.breaker().consecutive_failures == 2
 
     pipeline.land("2026-04-01", "b-2.ndjson", records("b2", 4))
@@ -43,8 +45,7 @@ def test_breaker_opens_after_k_failures_and_resets_by_cli(aws, tmp_path):
     [request] = pipeline.tick().run_requests
     assert pipeline.run(request.partition_key).success
 
-    # Replay the first failed manifest from the CLI once its file is back.
-    pipeline.s3.put_object(Bucket=aws.names.ndjson_input_bucket, Key=first_key, Body=first_body)
+    # Replay the first failed manifest from the CLI.
     replay = _cli(aws, tmp_path, "replay", first)
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert pipeline.tracking.manifest(first)["status"] == "completed"

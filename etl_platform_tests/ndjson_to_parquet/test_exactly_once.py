@@ -1,9 +1,11 @@
 """Invariants 1-3 of pipeline B: duplicates, redeliveries, quarantine, failures and replay."""
 
 import json
+import time
 import threading
 
 from etl_platform.core.ingestion.manifests import PendingFile
+from etl_platform.local.provision import provision
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 
@@ -94,34 +96,34 @@ def test_concurrent_claimers_never_share_a_file(aws):
 
 def test_failed_manifest_alerts_and_replays_without_duplicates(aws):
     pipeline = Pipeline(scaled(aws, manifest_max_files=3))
-    body = {}
     for i in range(3):
-        recs = records(f"r{i}", 6)
-        key = pipeline.land("2026-03-04", f"r-{i}.ndjson", recs)
-        body[key] = pipeline.s3.get_object(Bucket=aws.names.ndjson_input_bucket, Key=key)["Body"].read()
+        pipeline.land("2026-03-04", f"r-{i}.ndjson", records(f"r{i}", 6))
     [request] = pipeline.tick().run_requests
     manifest = request.partition_key
-    # The Glue job's input vanishes (an operator deleted it): the run must fail cleanly.
-    lost = "landing/ndjson/2026-03-04/r-1.ndjson"
-    pipeline.s3.delete_object(Bucket=aws.names.ndjson_input_bucket, Key=lost)
+    # The output bucket is gone (a misconfigured account): the run must fail cleanly.
+    pipeline.s3.delete_bucket(Bucket=aws.names.parquet_output_bucket)
     assert not pipeline.run(manifest).success
     assert pipeline.tracking.manifest(manifest)["status"] == "failed"
-    assert sorted(i["status"].split("#")[0] for i in pipeline.tracking.files_of_manifest(manifest)) == ["failed"] * 3
+    files = pipeline.tracking.files_of_manifest(manifest)
+    assert sorted(i["status"].split("#")[0] for i in files) == ["failed"] * 3
+    assert all("ttl" not in i for i in files + [pipeline.tracking.manifest(manifest)])  # a failure waits for its replay
     inbox = SqsQueue(connection=pipeline.resources["aws"], queue_name=aws.names.alerts_inbox_queue)
     [alert] = inbox.receive(wait_seconds=2)
     alert = json.loads(alert.body)
     assert (alert["manifest_id"], alert["date_prefix"], alert["file_count"]) == (manifest, "2026-03-04", 3)
-    assert "NoSuchKey" in alert["error"] or "404" in alert["error"]
+    assert "NoSuchBucket" in alert["error"]
     metrics = pipeline.resources["metrics_table"].get({"date_prefix": "2026-03-04", "manifest_id": manifest})
     assert metrics["status"] == "failed"
 
-    # Replay: the file is back (restored by the operator); the same partition runs again.
-    pipeline.s3.put_object(Bucket=aws.names.ndjson_input_bucket, Key=lost, Body=body[lost])
+    # Replay: the bucket is back (the operator re-applied the template); the same partition runs again.
+    provision(aws)
     assert pipeline.run(manifest).success
     assert pipeline.run(manifest).success  # and once more: still no duplicates
     rows = pipeline.output_rows("2026-03-04")
     assert len(rows) == 18 and len({r["id"] for r in rows}) == 18
-    assert sorted(i["status"].split("#")[0] for i in pipeline.tracking.files_of_manifest(manifest)) == ["completed"] * 3
+    files = pipeline.tracking.files_of_manifest(manifest)
+    assert sorted(i["status"].split("#")[0] for i in files) == ["completed"] * 3
+    assert all("error" not in i and i["ttl"] > time.time() for i in files)  # a replayed file drops its old error
     assert pipeline.tracking.breaker().consecutive_failures == 0
     metrics = pipeline.resources["metrics_table"].get({"date_prefix": "2026-03-04", "manifest_id": manifest})
     assert (metrics["status"], metrics["rows_out"], metrics["files"]) == ("completed", 18, 3)
@@ -158,45 +160,60 @@ def test_reuploads_supersede_files_not_ingested_and_never_duplicate_ingested_one
     assert "already completed by manifest" in conflict["reason"]
     head = pipeline.s3.head_object(Bucket=aws.names.quarantine_bucket, Key=f"{key}.reupload-{etag}")
     assert head["Metadata"]["quarantine-reason"] == conflict["reason"]
-    assert "Contents" not in pipeline.s3.list_objects_v2(Bucket=aws.names.ndjson_input_bucket, Prefix=key)
+    # only the re-uploaded version left landing: the key shows the ingested content again
+    ingested = pipeline.tracking.file(day, "redo.ndjson")
+    assert pipeline.s3.head_object(Bucket=aws.names.ndjson_input_bucket, Key=key)["ETag"].strip('"') == ingested["etag"]
     assert sorted(r["id"] for r in pipeline.output_rows(day)) == ids          # nothing twice
     assert pipeline.tracking.file(day, "redo.ndjson")["status"].startswith("completed#")
 
 
-def test_a_file_overwritten_after_its_claim_is_left_out_and_nothing_is_lost(aws):
+def test_a_file_overwritten_after_its_claim_is_ingested_as_claimed(aws):
+    """The landing bucket is versioned and the manifest pins each file's version: an
+    overwrite after the claim loses nothing, and the new content is a quarantined re-upload."""
     pipeline = Pipeline(scaled(aws, manifest_max_files=3))
     day = "2026-03-07"
     for i in range(3):
         pipeline.land(day, f"o-{i}.ndjson", records(f"o{i}", 5))
     [request] = pipeline.tick().run_requests
     manifest = request.partition_key
-    # overwritten between the sensor's tracking write and the run: the claimed content is gone
+    # overwritten between the sensor's tracking write and the run, then deleted outright
     new_key = pipeline.land(day, "o-1.ndjson", records("new", 7))
     new_body = pipeline.s3.get_object(Bucket=aws.names.ndjson_input_bucket, Key=new_key)["Body"].read()
-    expected = sorted(f"o{i}-{n}" for i in (0, 2) for n in range(5))
+    expected = sorted(f"o{i}-{n}" for i in range(3) for n in range(5))
 
-    for attempt in range(2):  # the run, then a replay after the overwrite was quarantined
+    assert pipeline.run(manifest).success
+    assert sorted(r["id"] for r in pipeline.output_rows(day)) == expected  # the claimed content, once
+    record = pipeline.tracking.manifest(manifest)
+    assert (record["status"], record["file_count"], record.get("excluded_files")) == ("completed", 3, None)
+    pipeline.tick()  # the overwrite's own event: the new content goes to quarantine as a re-upload
+    [conflict] = pipeline.tracking.reuploads(day, "o-1.ndjson")
+    bucket, key = conflict["quarantine_path"].removeprefix("s3://").split("/", 1)
+    assert pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == new_body
+    assert pipeline.run(manifest).success  # a replay after all that: the same rows
+    assert sorted(r["id"] for r in pipeline.output_rows(day)) == expected
+
+
+def test_a_claimed_version_deleted_for_good_is_left_out_and_nothing_else_is_lost(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=3))
+    day = "2026-03-09"
+    for i in range(3):
+        pipeline.land(day, f"d-{i}.ndjson", records(f"d{i}", 5))
+    [request] = pipeline.tick().run_requests
+    manifest = request.partition_key
+    lost = pipeline.tracking.file(day, "d-1.ndjson")
+    pipeline.s3.delete_object(Bucket=aws.names.ndjson_input_bucket, Key=f"landing/ndjson/{day}/d-1.ndjson",
+                              VersionId=lost["version_id"])
+    expected = sorted(f"d{i}-{n}" for i in (0, 2) for n in range(5))
+    for _ in range(2):  # the run, then a replay
         assert pipeline.run(manifest).success
-        assert sorted(r["id"] for r in pipeline.output_rows(day)) == expected  # the rest ingested once
+        assert sorted(r["id"] for r in pipeline.output_rows(day)) == expected
         record = pipeline.tracking.manifest(manifest)
-        assert (record["status"], record["file_count"], record["excluded_files"]) == ("completed", 2, ["o-1.ndjson"])
-        statuses = {i["file_key"]: i["status"].split("#")[0] for i in pipeline.tracking.files_of_manifest(manifest)}
-        assert statuses == {"o-0.ndjson": "completed", "o-1.ndjson": "failed", "o-2.ndjson": "completed"}
-        left_out = pipeline.tracking.file(day, "o-1.ndjson")
-        assert "overwritten after it was claimed" in left_out["error"]
-        document = json.loads(pipeline.s3.get_object(Bucket=aws.names.manifest_bucket,
-                                                     Key=f"manifests/{day}/{manifest}.json")["Body"].read())
-        assert [f["file_key"] for f in document["excluded_files"]] == ["o-1.ndjson"]
+        assert (record["status"], record["file_count"], record["excluded_files"]) == ("completed", 2, ["d-1.ndjson"])
+        left_out = pipeline.tracking.file(day, "d-1.ndjson")
+        assert left_out["status"].startswith("failed#") and lost["version_id"] in left_out["error"]
         inbox = SqsQueue(connection=pipeline.resources["aws"], queue_name=aws.names.alerts_inbox_queue)
         [alert] = inbox.receive(wait_seconds=2)
-        assert json.loads(alert.body)["excluded_files"] == {"o-1.ndjson": left_out["error"]}
-        if attempt == 0:
-            # the overwrite's own event: the new content goes to quarantine as a re-upload
-            pipeline.tick()
-            [conflict] = pipeline.tracking.reuploads(day, "o-1.ndjson")
-            bucket, key = conflict["quarantine_path"].removeprefix("s3://").split("/", 1)
-            assert pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == new_body
-    assert "quarantined at s3://" in left_out["error"]  # the replay names where the new content went
+        assert json.loads(alert.body)["excluded_files"] == {"d-1.ndjson": left_out["error"]}
 
 
 def test_the_arrow_engine_reads_only_the_claimed_content(aws):
@@ -204,16 +221,24 @@ def test_the_arrow_engine_reads_only_the_claimed_content(aws):
 
     pipeline = Pipeline(scaled(aws))
     key = pipeline.land("2026-03-08", "late.ndjson", records("late", 3))
+    first = pipeline.s3.head_object(Bucket=aws.names.ndjson_input_bucket, Key=key)
+    pipeline.land("2026-03-08", "late.ndjson", records("later", 4))
     uri = f"s3://{aws.names.ndjson_input_bucket}/{key}"
-    document = {"manifest_id": "batch-0001-20260308-000000", "files": [
-        {"s3_uri": uri, "file_key": "late.ndjson", "size": 10, "etag": "0123456789abcdef0123456789abcdef"}]}
 
     class Log:
         def info(self, message):
             pass
 
+    def convert(entry):
+        document = {"manifest_id": "batch-0001-20260308-000000", "files": [{"s3_uri": uri, "file_key": "late.ndjson", **entry}]}
+        return run_arrow(pipeline.s3, document, output_bucket=aws.names.parquet_output_bucket, mode="string", log=Log())
+
+    # by version: the claimed content although the key was overwritten since
+    assert convert({"size": 10, "etag": first["ETag"].strip('"'), "version_id": first["VersionId"]})["rows_out"] == 3
+    assert sorted(r["id"] for r in pipeline.output_rows("2026-03-08")) == [f"late-{i}" for i in range(3)]
+    # without a version (an unversioned bucket): the claimed ETag or nothing
     try:
-        run_arrow(pipeline.s3, document, output_bucket=aws.names.parquet_output_bucket, mode="string", log=Log())
+        convert({"size": 10, "etag": first["ETag"].strip('"')})
     except RuntimeError as exc:
         assert "was overwritten after it was claimed" in str(exc)
     else:

@@ -53,6 +53,10 @@ def validation_error(key: str, size: int, rules: LandingRules) -> str | None:
     return None
 
 
+# The tag a run puts on each landing file version it ingested; the landing bucket's lifecycle
+# rule (infra/template.yaml) expires only versions carrying it.
+INGESTED_TAG = {"Key": "ingestion", "Value": "completed"}
+
 HEAD_BYTES = 64 * 1024  # a first line longer than this is judged by its opening brace
 
 

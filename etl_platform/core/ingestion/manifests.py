@@ -18,7 +18,8 @@ class PendingFile:
     first_seen: float  # epoch seconds
     s3_uri: str = ""
     shard: int = 0
-    etag: str = ""  # of the object the validator tracked: the engines read exactly that content
+    etag: str = ""  # of the object the validator tracked
+    version_id: str = ""  # its S3 version (versioned landing bucket): the engines read exactly that version
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,18 @@ def manifest_document(manifest: str, files: list[PendingFile], created_at: str) 
         "created_at": created_at,
         "file_count": len(files),
         "total_bytes": sum(f.size for f in files),
-        "files": [{"s3_uri": f.s3_uri, "file_key": f.file_key, "size": f.size, "etag": f.etag} for f in files],
+        "files": [{"s3_uri": f.s3_uri, "file_key": f.file_key, "size": f.size, "etag": f.etag,
+                   "version_id": f.version_id} for f in files],
     }
 
 
-def if_match(etag: str | None) -> dict[str, str]:
-    """Extra GetObject arguments for a manifest file: its claimed content, or a 412 error,
-    never bytes written over it since."""
-    return {"IfMatch": f'"{etag}"'} if etag else {}
+def claimed_content(entry: dict) -> dict[str, str]:
+    """Extra GetObject arguments for a manifest file: exactly the claimed content, never
+    bytes written over it since. Its version when tracked (an overwrite leaves it readable),
+    else its ETag (an overwrite then fails the read with 412)."""
+    if entry.get("version_id"):
+        return {"VersionId": entry["version_id"]}
+    return {"IfMatch": f'"{entry["etag"]}"'} if entry.get("etag") else {}
 
 
 def exclude_files(document: dict, reasons: dict[str, str]) -> dict:

@@ -26,12 +26,12 @@ from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
 from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
-from etl_platform.pipelines.ndjson_to_parquet.sources import overwritten_sources
+from etl_platform.pipelines.ndjson_to_parquet.sources import mark_ingested, overwritten_sources
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform.resources.sns import AlertsTopic
-from etl_platform.resources.tracking import FileTrackingTable, as_pending
+from etl_platform.resources.tracking import FileTrackingTable, as_pending, file_order
 
 GROUP = "ndjson_to_parquet"
 ENGINE_TAG = "ndjson/engine"  # run tag that forces an engine: arrow | spark
@@ -57,14 +57,17 @@ def build_ndjson_assets(settings: Settings):
             tracking_table.create_manifest(manifest, reason="manual")
             record = tracking_table.manifest(manifest)
         reused = bool(record.get("claimed"))
+        # A consistent read of what this manifest holds already (a re-run, or a run that
+        # crashed after claiming), plus what this run's claims return: the GSI that nominates
+        # candidates lags writes, so nothing is built from it directly.
+        items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
         if not reused:
-            # A run that crashed after claiming: its files count against this manifest's size.
-            already = len(tracking_table.files_of_manifest(manifest))
             candidates = select_for_claim(tracking_table.pending_files(date_of_manifest(manifest)), thresholds_from(settings))
-            budget = max(0, ingestion.manifest_max_files - already)
-            won = sum(tracking_table.claim(f, manifest) for f in candidates[:budget])
-            context.log.info(f"{manifest}: claimed {won} of {len(candidates[:budget])} candidate files")
-        files = [as_pending(i) for i in tracking_table.files_of_manifest(manifest)]
+            budget = candidates[:max(0, ingestion.manifest_max_files - len(items))]
+            won = [item for item in (tracking_table.claim(f, manifest) for f in budget) if item is not None]
+            items.update((i["file_key"], i) for i in won)
+            context.log.info(f"{manifest}: claimed {len(won)} of {len(budget)} candidate files")
+        files = [as_pending(i) for i in sorted(items.values(), key=file_order)]
         document = manifest_document(manifest, files, record.get("created_at", iso_utc()))
         key = manifest_key(manifest)
         s3.get_client().put_object(Bucket=names.manifest_bucket, Key=key, Body=json.dumps(document, indent=1).encode(),
@@ -99,7 +102,7 @@ def build_ndjson_assets(settings: Settings):
             files = [f for f in files if f["file_key"] in in_manifest]
             engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
                                    context.run.tags.get(ENGINE_TAG))
-            tracking_table.update_manifest(manifest, status="processing", engine=engine, run_id=context.run_id)
+            tracking_table.start_manifest(manifest, context.run.run_id, engine=engine)
             if not document["files"]:
                 stats = {"engine": engine, "files": 0, "bytes_in": 0, "rows_in": 0, "rows_out": 0, "rejected": 0,
                          "output_paths": [], "rejects_path": None, "schema": [], "duration_s": 0.0}
@@ -112,9 +115,12 @@ def build_ndjson_assets(settings: Settings):
             _record_failure(context, manifest, files, exc, tracking_table, alerts, metrics_table, started, settings)
             raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
         duration = max(time.time() - started, 1e-6)
-        tracking_table.update_manifest(manifest, status="completed", rows_in=stats["rows_in"], rows_out=stats["rows_out"],
-                                       rejected=stats["rejected"], output_paths=stats["output_paths"])
-        tracking_table.mark_files(files, "completed", completed_by=context.run_id, engine=engine)
+        if tracking_table.complete_manifest(manifest, context.run.run_id, rows_in=stats["rows_in"], rows_out=stats["rows_out"],
+                                            rejected=stats["rejected"], output_paths=stats["output_paths"]) is None:
+            raise Failure(description=f"{manifest}: another run took this manifest over while this one converted it; "
+                                      "its outputs are the same paths, the other run settles it")
+        tracking_table.settle_files(files, "completed", manifest, completed_by=context.run.run_id, engine=engine)
+        mark_ingested(client, files)
         tracking_table.save_breaker(tracking_table.breaker().after_success())
         mb_per_s = stats["bytes_in"] / 1024 / 1024 / duration
         _record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
@@ -158,14 +164,14 @@ def _leave_out_overwritten(context, document: dict, files: list[dict], client, t
                       ContentType="application/json")
     for item in files:
         if item["file_key"] in reasons:
-            tracking_table.mark_files([item], "failed", error=reasons[item["file_key"]])
+            tracking_table.settle_files([item], "failed", manifest, error=reasons[item["file_key"]])
     tracking_table.update_manifest(manifest, file_count=document["file_count"], total_bytes=document["total_bytes"],
                                    excluded_files=sorted(reasons))
     for key, reason in sorted(reasons.items()):
         context.log.warning(f"{manifest}: left out {key}: {reason}")
     alerts.publish_alert(f"NDJSON manifest {manifest}: {len(reasons)} file(s) overwritten after their claim", {
         "manifest_id": manifest, "date_prefix": document["date_prefix"], "excluded_files": reasons,
-        "run_id": context.run_id,
+        "run_id": context.run.run_id,
     })
     return document
 
@@ -194,13 +200,13 @@ def _run_spark(context, glue: GlueJobRunner, manifest: str, settings: Settings) 
 def _record_failure(context, manifest, files, exc, tracking_table, alerts, metrics_table, started, settings) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     context.log.error(f"{manifest} failed: {error}")
-    tracking_table.update_manifest(manifest, status="failed", error=error)
-    tracking_table.mark_files(files, "failed", error=error)
+    tracking_table.fail_manifest(manifest, context.run.run_id, error)
+    tracking_table.settle_files(files, "failed", manifest, error=error)
     breaker = tracking_table.breaker().after_failure(time.time(), settings.ingestion.circuit_breaker_failures)
     tracking_table.save_breaker(breaker)
     alerts.publish_alert(f"NDJSON manifest {manifest} failed", {
         "manifest_id": manifest, "date_prefix": date_of_manifest(manifest), "file_count": len(files), "error": error,
-        "run_id": context.run_id, "consecutive_failures": breaker.consecutive_failures,
+        "run_id": context.run.run_id, "consecutive_failures": breaker.consecutive_failures,
     })
     _record_metrics(metrics_table, manifest, "failed", {"files": len(files), "bytes_in": sum(int(f["size"]) for f in files)},
                     time.time() - started, settings, error=error)

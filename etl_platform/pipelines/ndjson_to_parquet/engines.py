@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from etl_platform.core.ingestion.manifests import if_match, output_prefix, rejects_key
+from etl_platform.core.ingestion.manifests import claimed_content, output_prefix, rejects_key
 from etl_platform.core.ingestion.outputs import settle_outputs
 from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
 from etl_platform.core.s3_uri import split_s3_uri
@@ -43,7 +43,7 @@ def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: An
             local = os.path.join(workdir, "in", f"{index:05d}.ndjson")
             os.makedirs(os.path.dirname(local), exist_ok=True)
             try:  # GetObject, not download_file: only it takes IfMatch
-                body = s3.get_object(Bucket=bucket, Key=key, **if_match(entry.get("etag")))["Body"]
+                body = s3.get_object(Bucket=bucket, Key=key, **claimed_content(entry))["Body"]
                 with open(local, "wb") as handle:
                     shutil.copyfileobj(body, handle, DOWNLOAD_CHUNK)
             except ClientError as exc:

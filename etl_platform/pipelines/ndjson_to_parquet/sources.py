@@ -1,10 +1,14 @@
 """Whether a manifest's files still hold the content that was claimed.
 
-Landing keys are write-once by rule, but S3 lets anyone overwrite one, and keeps no old
-version. A file overwritten after its claim has lost the claimed content for good, so the
-manifest goes on without it (failing would fail every replay too). A file that is merely
-missing (deleted, perhaps restorable) is left in: the engine fails the manifest as for
-any unreadable input, and an operator can restore the file and replay.
+The landing bucket is versioned and tracking keeps each file's version id, so an
+overwrite (or a plain delete) after the claim loses nothing: the engines read the claimed
+version, and new content is handled as a re-upload by the validator. The claimed content
+is gone for good only when its version itself was deleted, or, for a file claimed without
+a version id (a bucket without versioning), when the key was overwritten. Such a file is
+left out of the manifest with the reason (failing would fail every replay too). A file
+claimed without a version that is merely missing (deleted, perhaps restorable) is left
+in: the engine fails the manifest as for any unreadable input, and an operator can
+restore the file and replay.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from etl_platform.core.ingestion.landing import INGESTED_TAG
 from etl_platform.core.s3_uri import split_s3_uri
 from etl_platform.resources.tracking import FileTrackingTable
 
-MISSING = ("404", "NoSuchKey", "NotFound")
+MISSING = ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
 HEAD_THREADS = 16
 
 
@@ -25,9 +30,17 @@ def overwritten_sources(s3: Any, tracking: FileTrackingTable, document: dict) ->
     """file key -> why, for each manifest file whose claimed content is gone."""
 
     def check(entry: dict) -> str | None:
+        bucket, key = split_s3_uri(entry["s3_uri"])
+        if entry.get("version_id"):
+            try:
+                s3.head_object(Bucket=bucket, Key=key, VersionId=entry["version_id"])
+                return None
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in MISSING:
+                    raise
+                return f"its claimed version {entry['version_id']} was deleted after the claim: the content is gone"
         if not entry.get("etag"):  # a manifest written before etags were recorded
             return None
-        bucket, key = split_s3_uri(entry["s3_uri"])
         try:
             current = s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
         except ClientError as exc:
@@ -46,3 +59,24 @@ def overwritten_sources(s3: Any, tracking: FileTrackingTable, document: dict) ->
     with ThreadPoolExecutor(HEAD_THREADS) as pool:
         reasons = list(pool.map(check, document["files"]))
     return {entry["file_key"]: reason for entry, reason in zip(document["files"], reasons) if reason}
+
+
+def mark_ingested(s3: Any, files: list[dict]) -> int:
+    """Tag the landing version of each completed file with INGESTED_TAG, so the bucket's
+    lifecycle expires it; pending and failed files carry no tag and never expire. Run after
+    the files are settled completed: a crash before tagging only keeps a file longer. The
+    tag set replaces any tags a producer put on the object. Returns how many were tagged."""
+
+    def tag(item: dict) -> bool:
+        bucket, key = split_s3_uri(item["file_path"])
+        version = {"VersionId": item["version_id"]} if item.get("version_id") else {}
+        try:
+            s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [INGESTED_TAG]}, **version)
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in MISSING:
+                raise
+            return False  # removed since it was read: nothing left to expire
+
+    with ThreadPoolExecutor(HEAD_THREADS) as pool:
+        return sum(pool.map(tag, files))

@@ -16,7 +16,7 @@ unchanged; the SQS sensor builds the same handler over its Dagster resources.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -29,7 +29,7 @@ from etl_platform.core.ingestion.landing import (
 from etl_platform.core.s3_events import S3ObjectEvent, parse_s3_event
 from etl_platform.resources.tracking import REUPLOAD_MARK, FileTrackingTable
 
-NOT_FOUND = ("NoSuchKey", "404", "NotFound")
+NOT_FOUND = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
 
 
 @dataclass(frozen=True)
@@ -53,20 +53,23 @@ def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: floa
     event_day = (event.event_time or datetime.fromtimestamp(now, timezone.utc).isoformat())[:10]
     place = placement(event.key, deps.rules, fallback_date=event_day)
     result = {"key": event.key, "date_prefix": place.date_prefix, "file_key": place.file_key}
-    etag = event.etag
+    etag, version = event.etag, event.version_id
     reason = validation_error(event.key, event.size, deps.rules)
     if reason is None:
-        try:
-            response = deps.s3.get_object(Bucket=event.bucket, Key=event.key, Range=f"bytes=0-{HEAD_BYTES - 1}")
+        try:  # exactly the version the event announces (the current one if it names none)
+            response = deps.s3.get_object(Bucket=event.bucket, Key=event.key, Range=f"bytes=0-{HEAD_BYTES - 1}",
+                                          **_version(version))
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in NOT_FOUND:
                 raise
             return _already_handled(result, deps, place, "the object no longer exists")
         head = response["Body"].read()
-        # the stored object's ETag, not the event's: a late event for an object replaced
-        # since must be compared with what is there now
+        # the stored object's ETag and version, not the event's: without a version id in the
+        # event, a late event for an object replaced since is compared with what is there now
         etag = response.get("ETag", "").strip('"') or event.etag
+        version = response.get("VersionId") or version
         reason = content_error(head, whole_file=event.size <= HEAD_BYTES)
+    event = replace(event, etag=etag, version_id="" if version in (None, "null") else version)
     if reason is None:
         if _track_pending(event, deps, place, etag, now):
             return {**result, "outcome": "tracked"}
@@ -77,10 +80,15 @@ def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: floa
     return _already_tracked(event, deps, place, result, now, etag, reason, existing)
 
 
+def _version(version_id: str) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}
+
+
 def _track_pending(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, etag: str, now: float,
                    replacing: dict | None = None) -> bool:
     return deps.tracking.track_pending(place, shard=shard_for(place.file_key, deps.shards), size=event.size,
-                                       etag=etag, s3_uri=event.uri, now=now, replacing=replacing)
+                                       etag=etag, s3_uri=event.uri, version_id=event.version_id, now=now,
+                                       replacing=replacing)
 
 
 def _reupload_record(place: Placement, etag: str) -> Placement:
@@ -121,19 +129,22 @@ def _quarantine(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placem
     target_uri = f"s3://{deps.quarantine_bucket}/{target_key}"
     try:
         # Copy, record, then delete: a crash in between leaves the source in place for a redelivery.
+        # Only this version moves: on a versioned landing bucket a claimed older version stays.
         deps.s3.copy_object(
-            Bucket=deps.quarantine_bucket, Key=target_key, CopySource={"Bucket": event.bucket, "Key": event.key},
+            Bucket=deps.quarantine_bucket, Key=target_key,
+            CopySource={"Bucket": event.bucket, "Key": event.key, **_version(event.version_id)},
             Metadata={"quarantine-reason": reason[:1024], "source-uri": event.uri}, MetadataDirective="REPLACE",
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] not in NOT_FOUND:
             raise
         return _already_handled(result, deps, place, "the object no longer exists")
-    record = dict(reason=reason, size=event.size, etag=etag, source_uri=event.uri, quarantine_uri=target_uri, now=now)
+    record = dict(reason=reason, size=event.size, etag=etag, source_uri=event.uri, quarantine_uri=target_uri,
+                  version_id=event.version_id, now=now)
     created = deps.tracking.track_quarantined(place, replacing=replacing, **record)
     if not created and replacing is not None:   # the superseded record changed meanwhile: keep both
         created = deps.tracking.track_quarantined(_reupload_record(place, etag), **record)
-    deps.s3.delete_object(Bucket=event.bucket, Key=event.key)
+    deps.s3.delete_object(Bucket=event.bucket, Key=event.key, **_version(event.version_id))
     return {**result, "outcome": "quarantined" if created else "duplicate", "reason": reason, "quarantine_uri": target_uri}
 
 
