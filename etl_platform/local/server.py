@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 # Before moto is imported: object bodies beyond 1 MiB spill to temporary files, not RAM.
@@ -31,6 +32,7 @@ from moto.sqs.models import sqs_backends  # noqa: E402
 from etl_platform.config import Settings  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
+from etl_platform.local.object_identity import restore_identity  # noqa: E402
 from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
 
 log = logging.getLogger("etl_platform.local.server")
@@ -95,7 +97,7 @@ def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
     server.start()
     host, bound_port = server.get_host_and_port()
     settings = replace(settings, endpoint_url=f"http://{host}:{bound_port}")
-    snapshot = Snapshot(settings)
+    snapshot = Snapshot(settings, restore_identity=partial(restore_identity, settings.account_id))
 
     provision(settings, notifications=False)
     restored = snapshot.restore()

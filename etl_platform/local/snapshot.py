@@ -8,9 +8,13 @@ so a periodic save costs a listing. SQS messages cannot be read through the API 
 changing their receive counts, so the server hands them in from moto's backend
 (`queued_messages`). Restored messages start with a receive count of 0.
 
+Objects keep their identity: every version is saved with its version id and ETag, and the
+emulator restores both (tracking compares them; a re-put would change them).
+
 Layout:
     snapshot.json                  when it was saved and what it holds
-    s3/index.json                  {bucket: {key: {etag, blob, content_type, metadata}}}
+    s3/index.json                  {bucket: {key: [{version_id, etag, blob, content_type, metadata}
+                                   or {version_id, delete_marker}, oldest first]}}
     s3/blobs/<sha256>              object bodies
     dynamodb/<table>.jsonl         items in DynamoDB JSON
     sqs/<queue>.jsonl              {body, attributes} per unconsumed message
@@ -38,6 +42,7 @@ SQS_BATCH_LIMIT = 10
 
 QueuedMessage = dict[str, Any]  # {"body": str, "attributes": {name: {DataType, StringValue|BinaryValue}}}
 MessageSource = Callable[[], dict[str, list[QueuedMessage]]]
+IdentityRestorer = Callable[[str, str, "str | None", str], None]  # (bucket, key, version id, etag)
 
 
 @dataclass
@@ -58,9 +63,11 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 class Snapshot:
-    def __init__(self, settings: Settings, directory: Path | None = None):
+    def __init__(self, settings: Settings, directory: Path | None = None,
+                 restore_identity: IdentityRestorer | None = None):
         self.settings = settings
         self.dir = directory or settings.snapshot_dir
+        self.restore_identity = restore_identity
 
     @property
     def summary_file(self) -> Path:
@@ -94,39 +101,48 @@ class Snapshot:
         return summary
 
     def _save_s3(self) -> int:
+        """Every version of every object (a bucket without versioning has one, `null`), with
+        its version id and ETag, so a restore can give each the identity tracking recorded."""
         s3 = client_for(self.settings, "s3")
         index_file = self.dir / "s3" / "index.json"
         previous = json.loads(index_file.read_text()) if index_file.exists() else {}
-        index: dict[str, dict[str, Any]] = {}
+        index: dict[str, dict[str, list[dict[str, Any]]]] = {}
         blobs = self.dir / "s3" / "blobs"
         blobs.mkdir(parents=True, exist_ok=True)
         for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
+            known = {(v.get("version_id"), v.get("etag")): v
+                     for key, versions in previous.get(bucket, {}).items() for v in _versions(versions)
+                     if v.get("blob") and (blobs / v["blob"]).exists()}
             index[bucket] = {}
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for obj in page.get("Contents", []):
-                    key, etag = obj["Key"], obj["ETag"]
-                    known = previous.get(bucket, {}).get(key)
-                    if known and known["etag"] == etag and (blobs / known["blob"]).exists():
-                        index[bucket][key] = known
+            for key, versions in _listed_versions(s3, bucket).items():
+                entries = []
+                for listed in versions:
+                    if listed.get("delete_marker"):
+                        entries.append(listed)
                         continue
-                    index[bucket][key] = self._save_object(s3, bucket, key, etag, blobs)
+                    entry = known.get((listed["version_id"], listed["etag"]))
+                    entries.append(entry or self._save_object(s3, bucket, key, listed, blobs))
+                index[bucket][key] = entries
         _write_atomic(index_file, json.dumps(index).encode())
-        referenced = {entry["blob"] for objects in index.values() for entry in objects.values()}
+        referenced = {v["blob"] for objects in index.values() for versions in objects.values() for v in versions
+                      if v.get("blob")}
         for blob in blobs.iterdir():
             if blob.name not in referenced:
                 blob.unlink()
-        return sum(len(objects) for objects in index.values())
+        return sum(1 for objects in index.values() for versions in objects.values() for v in versions if v.get("blob"))
 
     @staticmethod
-    def _save_object(s3: Any, bucket: str, key: str, etag: str, blobs: Path) -> dict[str, Any]:
-        blob = hashlib.sha256(f"{bucket}\0{key}\0{etag}".encode()).hexdigest()
-        response = s3.get_object(Bucket=bucket, Key=key)
+    def _save_object(s3: Any, bucket: str, key: str, listed: dict[str, Any], blobs: Path) -> dict[str, Any]:
+        version, etag = listed["version_id"], listed["etag"]
+        blob = hashlib.sha256(f"{bucket}\0{key}\0{version}\0{etag}".encode()).hexdigest()
+        response = s3.get_object(Bucket=bucket, Key=key, **({"VersionId": version} if version != "null" else {}))
         tmp = blobs / f".{blob}.tmp"
         with open(tmp, "wb") as handle:
             for chunk in response["Body"].iter_chunks(8 * 1024 * 1024):
                 handle.write(chunk)
         os.replace(tmp, blobs / blob)
         return {
+            "version_id": version,
             "etag": etag,
             "blob": blob,
             "content_type": response.get("ContentType", "binary/octet-stream"),
@@ -165,18 +181,26 @@ class Snapshot:
         return summary
 
     def _restore_s3(self) -> int:
+        """Put every version back, oldest first; `restore_identity` (given by the emulator,
+        which can reach moto's objects) then gives each its saved version id and ETag: a
+        re-put multipart object would otherwise get another ETag, and every version another id."""
         index_file = self.dir / "s3" / "index.json"
         if not index_file.exists():
             return 0
         s3 = client_for(self.settings, "s3")
         restored = 0
         for bucket, objects in json.loads(index_file.read_text()).items():
-            for key, entry in objects.items():
-                with open(self.dir / "s3" / "blobs" / entry["blob"], "rb") as body:
-                    s3.put_object(
-                        Bucket=bucket, Key=key, Body=body, ContentType=entry["content_type"], Metadata=entry["metadata"]
-                    )
-                restored += 1
+            for key, versions in objects.items():
+                for entry in _versions(versions):
+                    if entry.get("delete_marker"):
+                        s3.delete_object(Bucket=bucket, Key=key)
+                        continue
+                    with open(self.dir / "s3" / "blobs" / entry["blob"], "rb") as body:
+                        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=entry["content_type"],
+                                      Metadata=entry["metadata"])
+                    if self.restore_identity is not None:
+                        self.restore_identity(bucket, key, entry.get("version_id"), entry["etag"])
+                    restored += 1
         return restored
 
     def _restore_table(self, table: str, items: list[dict]) -> int:
@@ -203,6 +227,25 @@ class Snapshot:
             if failed:
                 raise RuntimeError(f"restoring queue {queue}: {failed}")
         return len(messages)
+
+
+def _listed_versions(s3: Any, bucket: str) -> dict[str, list[dict[str, Any]]]:
+    """key -> its versions and delete markers, oldest first."""
+    by_key: dict[str, list[tuple[Any, int, dict[str, Any]]]] = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for order, version in enumerate(page.get("Versions", [])):
+            entry = {"version_id": version.get("VersionId") or "null", "etag": version["ETag"]}
+            by_key.setdefault(version["Key"], []).append((version["LastModified"], -order, entry))
+        for order, marker in enumerate(page.get("DeleteMarkers", [])):
+            entry = {"version_id": marker.get("VersionId") or "null", "delete_marker": True}
+            by_key.setdefault(marker["Key"], []).append((marker["LastModified"], -order, entry))
+    # listings give the newest first: within one LastModified second, a later listing position is older
+    return {key: [e for _, _, e in sorted(entries, key=lambda t: (t[0], t[1]))] for key, entries in by_key.items()}
+
+
+def _versions(saved: Any) -> list[dict[str, Any]]:
+    """A key's saved versions; a snapshot from before versions were kept holds one entry."""
+    return saved if isinstance(saved, list) else [saved]
 
 
 def _jsonl(records: Iterable[Any], default: Callable[[Any], Any] | None = None) -> bytes:

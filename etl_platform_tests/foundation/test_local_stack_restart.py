@@ -56,6 +56,15 @@ def test_state_survives_a_restart(stack, tmp_path):
     queue = sqs.get_queue_url(QueueName="ndjson-parquet-dlq-dev")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody='{"replay": "me"}',
                      MessageAttributes={"origin": {"DataType": "String", "StringValue": "test"}})
+    # Two versions of a landing file, the first a multipart upload by the AWS CLI (> 8 MB):
+    # tracking records version ids and ETags, so a restart must keep both.
+    landing, key = "ndjson-parquet-input-dev-123456789012", "landing/ndjson/2026-02-01/big.ndjson"
+    big = tmp_path / "big.ndjson"
+    big.write_bytes(b'{"n": 1}\n' * 1_000_000)
+    _aws_cli(endpoint, "s3", "cp", str(big), f"s3://{landing}/{key}")
+    s3.put_object(Bucket=landing, Key=key, Body=b'{"n": 2}\n')
+    versions_before = s3.list_object_versions(Bucket=landing, Prefix=key)["Versions"]
+    assert [v["ETag"].endswith('-2"') for v in versions_before] == [False, True]  # newest first
 
     # Saved periodically while up, not only on down.
     summary = tmp_path / "state" / "snapshot" / "snapshot.json"
@@ -70,6 +79,12 @@ def test_state_survives_a_restart(stack, tmp_path):
     endpoint = out.split(" on ", 1)[1].split()[0]
     s3, dynamodb, sqs = (make_client(s, region="us-east-1", endpoint_url=endpoint) for s in ("s3", "dynamodb", "sqs"))
 
+    versions_after = s3.list_object_versions(Bucket=landing, Prefix=key)["Versions"]
+    identity = [(v["VersionId"], v["ETag"], v["IsLatest"]) for v in versions_after]
+    assert identity == [(v["VersionId"], v["ETag"], v["IsLatest"]) for v in versions_before]
+    first = versions_before[1]
+    assert s3.get_object(Bucket=landing, Key=key, VersionId=first["VersionId"])["Body"].read() == big.read_bytes()
+    assert s3.get_object(Bucket=landing, Key=key, IfMatch=first["ETag"], VersionId=first["VersionId"])["ETag"] == first["ETag"]
     restored = s3.get_object(Bucket="ndjson-parquet-quarantine-dev-123456789012", Key="q/a b+c.ndjson")
     assert restored["Body"].read() == body and restored["Metadata"] == {"reason": "too small"}
     got = dynamodb.get_item(TableName="ndjson-parquet-sqs-file-tracking-dev",
