@@ -253,15 +253,17 @@ class S3MultipartSink:
 
 def run(s3_client, input_bucket: str, input_key: str, output_bucket: str, output_key: str,
         output_format: str = "ndjson", *, batch_rows: int = DEFAULT_BATCH_ROWS,
-        part_size: int = DEFAULT_PART_SIZE) -> dict:
-    """Download the Parquet object to local disk, convert, upload with multipart."""
+        part_size: int = DEFAULT_PART_SIZE, input_version: str = "") -> dict:
+    """Download the Parquet object (exactly `input_version` when given) to local disk,
+    convert, upload with multipart."""
     JsonChunkEncoder(output_format)  # validate before any transfer
     with tempfile.TemporaryDirectory(prefix="parquet-to-json-") as tmp_dir:
         local = os.path.join(tmp_dir, "input.parquet")
         try:
-            s3_client.download_file(input_bucket, input_key, local)
+            s3_client.download_file(input_bucket, input_key, local,
+                                    ExtraArgs={"VersionId": input_version} if input_version else None)
         except Exception as exc:  # botocore's ClientError, without importing botocore here
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchVersion"):
                 raise ConversionError(f"input not found: s3://{input_bucket}/{input_key}") from exc
             raise
         with S3MultipartSink(s3_client, output_bucket, output_key, part_size=part_size,
@@ -280,11 +282,10 @@ def parse_args(argv: list[str]) -> dict:
         parser.add_argument("--input_path", required=True)
         parser.add_argument("--output_path", required=True)
         parser.add_argument("--output_format", default="ndjson", choices=JsonChunkEncoder.FORMATS)
+        parser.add_argument("--input_version", default="", help="the S3 version of the input to convert")
         return vars(parser.parse_known_args(argv[1:])[0])
-    names = ["input_path", "output_path"]
-    if "--output_format" in argv:
-        names.append("output_format")
-    return {"output_format": "ndjson", **getResolvedOptions(argv, names)}
+    names = ["input_path", "output_path"] + [n for n in ("output_format", "input_version") if f"--{n}" in argv]
+    return {"output_format": "ndjson", "input_version": "", **getResolvedOptions(argv, names)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     with open_pipes(lambda: s3, argv) as pipes:
         try:
             outcome = {"status": "SUCCEEDED", **run(s3, in_bucket, in_key, out_bucket, out_key,
-                                                    args["output_format"])}
+                                                    args["output_format"], input_version=args["input_version"])}
         except ConversionError as exc:
             outcome = {"status": "FAILED", "error": "ConversionError", "message": str(exc)}
         pipes.report_custom_message(outcome)

@@ -6,11 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from etl_platform.core.dynamodb_item_size import item_size
 from etl_platform.core.timestamps import iso_utc
 
 Severity = Literal["ok", "warn", "error"]
 
 CSV_SUFFIX = ".csv"
+# A profile item larger than this (a CSV with thousands of columns) keeps its per-column
+# attributes in the summary JSON only: DynamoDB refuses items over 400 KB, and the rest of
+# the item must fit beside them.
+ITEM_BUDGET_BYTES = 300 * 1024
+PER_COLUMN_ATTRIBUTES = ("schema", "statistics", "quality_issues")
 
 
 def file_name_for(key: str, upload_prefix: str) -> str:
@@ -50,6 +56,17 @@ def error_item(file_name: str, message: str, *, uploaded: datetime, processed: d
         "quality_issues": {},
         "error_message": message,
     }
+
+
+def stored_item(item: dict[str, Any], summary_uri: str) -> dict[str, Any]:
+    """The item as written to the table: whole when it fits ITEM_BUDGET_BYTES; otherwise
+    without the per-column attributes, with the column count, whether there are quality
+    issues, and `profile_uri`, the summary JSON that holds the whole profile."""
+    if item_size(item) <= ITEM_BUDGET_BYTES:
+        return item
+    bounded = {k: v for k, v in item.items() if k not in PER_COLUMN_ATTRIBUTES}
+    return {**bounded, "column_count": len(item["schema"]), "profile_uri": summary_uri,
+            "has_quality_issues": bool(item["quality_issues"].get("has_issues"))}
 
 
 def summary_document(item: dict[str, Any], profile: dict[str, Any], source_uri: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ class ListedObject:
     etag: str
     last_modified: float  # epoch seconds
     size: int = 0
+    version_id: str = ""  # "null" in a bucket without versioning
 
 
 @dataclass

@@ -26,18 +26,28 @@ MAX_ERROR_CHARS = 2000
 # daemon, or lost) no longer blocks a new trigger.
 LAUNCH_CLAIM_SECONDS = 600
 LAUNCH_CLAIM = "launchRequestedAt"
+INPUT_VERSION = "inputVersionId"
 
 
 class JobsTable(DynamoTable):
     status_index: str = Field(description="GSI on status (hash) and createdAt (range)")
 
-    def create_job(self, job_id: str, *, file_name: str, input_key: str) -> bool:
-        """A PENDING job; False if the id exists already (the sensor asks again on retries)."""
+    def create_job(self, job_id: str, *, file_name: str, input_key: str, input_version: str = "") -> bool:
+        """A PENDING job; False if the id exists already (the sensor asks again on retries).
+        `input_version`: the object version to convert, when the creator knows it."""
         now = now_iso()
         return self.put_if_absent({
             KEY: job_id, "fileName": file_name, "status": PENDING, "createdAt": now, "updatedAt": now,
-            "inputS3Key": input_key,
+            "inputS3Key": input_key, **({INPUT_VERSION: input_version} if input_version else {}),
         }, KEY)
+
+    def pin_input_version(self, job_id: str, version_id: str) -> str:
+        """Record the input version a job converts, unless one is recorded already; the
+        version the job converts from now on (every retry and re-run reads the same one)."""
+        pinned = self.update({KEY: job_id}, {INPUT_VERSION: version_id},
+                             condition="attribute_exists(#key) AND attribute_not_exists(#version)",
+                             names={"#key": KEY, "#version": INPUT_VERSION})
+        return version_id if pinned is not None else self.get_job(job_id)[INPUT_VERSION]
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         return self.get({KEY: job_id})

@@ -8,13 +8,15 @@ from etl_platform.core.upload_cursor import ListedObject, UploadCursor, plan_new
 
 
 def list_objects(s3: Any, bucket: str, prefix: str, suffix: str) -> list[ListedObject]:
-    """Objects under `prefix` whose key ends with `suffix` (case-insensitive)."""
+    """The current version of each object under `prefix` whose key ends with `suffix`
+    (case-insensitive), with its version id: a run reads exactly the version it was given."""
     suffix = suffix.lower()
     return [
-        ListedObject(key=o["Key"], etag=o["ETag"].strip('"'), last_modified=o["LastModified"].timestamp(), size=o["Size"])
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        for o in page.get("Contents", [])
-        if o["Key"].lower().endswith(suffix)
+        ListedObject(key=o["Key"], etag=o["ETag"].strip('"'), last_modified=o["LastModified"].timestamp(),
+                     size=o["Size"], version_id=o.get("VersionId") or "null")
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+        for o in page.get("Versions", [])
+        if o["IsLatest"] and o["Key"].lower().endswith(suffix)
     ]
 
 

@@ -133,3 +133,60 @@ def test_lambda_equivalent_handler(aws, sample_files, monkeypatch):
     assert result[0]["status"] == "success" and result[0]["summary_key"] == "processed/my clean_summary.json"
     assert result[1]["status"] == "skipped"
     assert _item(aws, "my clean.csv")["row_count"] == 4
+
+
+def test_a_run_profiles_the_version_its_sensor_saw(aws, sample_files):
+    """The data bucket is versioned: an upload overwritten before its run is still profiled
+    as uploaded, and the overwrite gets its own run."""
+    defs = _definitions(aws)
+    s3 = defs.resources["s3"].get_client()
+    bucket = aws.names.csv_data_bucket
+    s3.put_object(Bucket=bucket, Key="uploads/people.csv", Body=sample_files["clean.csv"])
+    instance = DagsterInstance.ephemeral()
+    first_tick = _tick(defs, instance)
+    [first] = first_tick.run_requests
+    s3.put_object(Bucket=bucket, Key="uploads/people.csv", Body=sample_files["missing_invalid.csv"])
+    oldest = s3.list_object_versions(Bucket=bucket, Prefix="uploads/people.csv")["Versions"][-1]
+    assert first.tags["s3/version_id"] == oldest["VersionId"]
+
+    assert _run_all(defs, instance, [first])["people.csv"].success
+    assert _item(aws, "people.csv")["row_count"] == 4  # clean.csv's rows, not the overwrite's 11
+    [second] = _tick(defs, instance, first_tick.cursor).run_requests
+    assert second.tags["s3/version_id"] != first.tags["s3/version_id"]
+    assert _run_all(defs, instance, [second])["people.csv"].success
+    assert _item(aws, "people.csv")["row_count"] == 11
+
+
+def test_a_five_thousand_column_profile_fits_dynamodb(aws):
+    """DynamoDB refuses items over 400 KB: the item of a very wide CSV keeps its per-column
+    attributes in the summary JSON, and the next profile of that file still finds them."""
+    from etl_platform.core.dynamodb_item_size import ITEM_LIMIT_BYTES, item_size
+
+    defs = _definitions(aws)
+    s3 = defs.resources["s3"].get_client()
+    bucket = aws.names.csv_data_bucket
+    columns = [f"measurement_{i:04d}" for i in range(5000)]
+
+    def wide_csv(shift):  # one row of gaps: every column gets a missing-values issue too
+        rows = [",".join(columns), "," * 4999] + [",".join(str(i * 7 + r + shift) for i in range(5000)) for r in range(3)]
+        return ("\n".join(rows) + "\n").encode()
+
+    instance = DagsterInstance.ephemeral()
+    s3.put_object(Bucket=bucket, Key="uploads/wide.csv", Body=wide_csv(0))
+    first_tick = _tick(defs, instance)
+    assert _run_all(defs, instance, first_tick.run_requests)["wide.csv"].success
+    item = _item(aws, "wide.csv")
+    summary = _summary(s3, aws, "processed/wide_summary.json")
+    whole = {k: summary[k] for k in ("file_name", "upload_timestamp", "processed_timestamp", "status", "row_count",
+                                     "schema", "statistics", "quality_issues")}
+    assert item_size(whole) > ITEM_LIMIT_BYTES  # what only moto would accept
+    assert item_size(item) < ITEM_LIMIT_BYTES and "schema" not in item
+    assert (item["column_count"], item["row_count"], item["status"]) == (5000, 4, "success")
+    assert item["profile_uri"] == f"s3://{bucket}/processed/wide_summary.json" and len(summary["schema"]) == 5000
+
+    s3.put_object(Bucket=bucket, Key="uploads/wide.csv", Body=wide_csv(100_000))
+    [again] = _tick(defs, instance, first_tick.cursor).run_requests
+    result = _run_all(defs, instance, [again])["wide.csv"]
+    assert result.success
+    [drift] = [c for c in result.get_asset_check_evaluations() if c.check_name == "profile_drift"]
+    assert not drift.passed and "measurement_0000: mean" in str(drift.metadata)  # compared with the previous profile

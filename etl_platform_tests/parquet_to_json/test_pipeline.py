@@ -136,3 +136,33 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
     tick = _tick(defs, instance, tick.cursor)
     assert [r.tags["s3_key"] for r in tick.run_requests] == ["incoming/flat.parquet"]
     assert tick.run_requests[0].partition_key != flat_id
+
+
+def test_a_job_converts_the_version_it_was_given(aws, samples):
+    """The input bucket is versioned: a dropped file overwritten before its run converts as
+    dropped; an API upload's job pins the version it first ran on, for every retry."""
+    defs = _definitions(aws)
+    s3 = defs.resources["s3"].get_client()
+    table = defs.resources["jobs_table"]
+    bucket, out_bucket = aws.names.jobs_input_bucket, aws.names.jobs_output_bucket
+    s3.put_object(Bucket=bucket, Key="incoming/v.parquet", Body=parquet_bytes(samples["flat"]))
+    instance = DagsterInstance.ephemeral()
+    [request] = _tick(defs, instance).run_requests
+    s3.put_object(Bucket=bucket, Key="incoming/v.parquet", Body=b"overwritten with something else")
+    job = defs.resolve_job_def(JOB_NAME)
+    assert job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags).success
+    item = table.get_job(request.partition_key)
+    assert item["inputVersionId"] == s3.list_object_versions(Bucket=bucket, Prefix="incoming/v.parquet")["Versions"][-1]["VersionId"]
+    body = s3.get_object(Bucket=out_bucket, Key=item["outputS3Key"])["Body"].read()
+    assert read_ndjson(body) == expected_records(samples["flat"])
+
+    key = "uploads/api-job/a.parquet"
+    s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(samples["nested"]))
+    table.create_job("api-job", file_name="a.parquet", input_key=key)
+    version = table.pin_input_version("api-job", s3.head_object(Bucket=bucket, Key=key)["VersionId"])
+    assert table.pin_input_version("api-job", "another") == version  # pinned once
+    s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(samples["flat"]))
+    instance.add_dynamic_partitions("parquet_jobs", ["api-job"])
+    assert job.execute_in_process(instance=instance, partition_key="api-job").success
+    body = s3.get_object(Bucket=out_bucket, Key=table.get_job("api-job")["outputS3Key"])["Body"].read()
+    assert read_ndjson(body) == expected_records(samples["nested"])

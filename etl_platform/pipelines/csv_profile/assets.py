@@ -10,6 +10,7 @@ from dagster import (
 from etl_platform.config import Settings
 from etl_platform.core.profile_records import profile_drift, rate_severity, worst_rates
 from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
+from etl_platform.pipelines.csv_profile.sensors import VERSION_TAG
 from etl_platform.pipelines.csv_profile.service import ProfileOutcome, profile_upload
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.file_metadata import FileMetadataTable
@@ -58,6 +59,7 @@ def build_csv_profile_assets(settings: Settings) -> tuple[AssetSpec, Any]:
         outcome = profile_upload(
             s3.get_client(), file_metadata_table, bucket=bucket, key=key,
             upload_prefix=profiling.upload_prefix, processed_prefix=profiling.processed_prefix,
+            version_id=context.run.tags.get(VERSION_TAG),
         )
         if not outcome.succeeded:
             # Recorded as status=error; retrying cannot fix the file, so no retries.

@@ -29,7 +29,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             continue
         outcome = profile_upload(
             s3, metadata, bucket=upload.bucket, key=upload.key, upload_prefix=prefix,
-            processed_prefix=settings.profiling.processed_prefix,
+            processed_prefix=settings.profiling.processed_prefix, version_id=upload.version_id or None,
         )
         results.append({
             "key": upload.key,

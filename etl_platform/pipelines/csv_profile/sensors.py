@@ -11,6 +11,7 @@ from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.s3_listing import new_uploads
 
 MAX_RUNS_PER_TICK = 50
+VERSION_TAG = "s3/version_id"  # the object version a run profiles (absent: the current one)
 
 
 def build_csv_upload_sensor(settings: Settings, job):
@@ -29,7 +30,7 @@ def build_csv_upload_sensor(settings: Settings, job):
                 RunRequest(
                     run_key=f"{o.key}@{o.etag}",  # unique per object version: a re-upload runs again
                     partition_key=partition_key,
-                    tags={"s3_key": o.key, "etag": o.etag},
+                    tags={"s3_key": o.key, "etag": o.etag, VERSION_TAG: o.version_id},
                 )
                 for o, partition_key in zip(new, partition_keys)
             ],

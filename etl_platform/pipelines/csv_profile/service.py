@@ -17,8 +17,9 @@ from typing import Any
 
 from etl_platform.core.csv_profile import CsvProfileError, profile_csv
 from etl_platform.core.profile_records import (
-    error_item, file_name_for, success_item, summary_document, summary_key,
+    PER_COLUMN_ATTRIBUTES, error_item, file_name_for, stored_item, success_item, summary_document, summary_key,
 )
+from etl_platform.core.s3_uri import split_s3_uri
 from etl_platform.resources.file_metadata import FileMetadataTable
 
 
@@ -37,14 +38,16 @@ class ProfileOutcome:
 
 
 def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: str, upload_prefix: str,
-                   processed_prefix: str) -> ProfileOutcome:
+                   processed_prefix: str, version_id: str | None = None) -> ProfileOutcome:
+    """Profile `version_id` of the object (the version the sensor saw), or its current one."""
     file_name = file_name_for(key, upload_prefix)
-    previous = metadata.latest_profile(file_name)
-    head = s3.head_object(Bucket=bucket, Key=key)
+    previous = whole_profile(s3, metadata.latest_profile(file_name))
+    version = {"VersionId": version_id} if version_id and version_id != "null" else {}
+    head = s3.head_object(Bucket=bucket, Key=key, **version)
     uploaded = head["LastModified"]
     target = summary_key(file_name, processed_prefix)
     with tempfile.NamedTemporaryFile(suffix=".csv") as local:
-        s3.download_fileobj(bucket, key, local)
+        s3.download_fileobj(bucket, key, local, ExtraArgs=version or None)
         local.flush()
         try:
             profile = profile_csv(local.name)
@@ -55,8 +58,18 @@ def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: st
     item = success_item(file_name, profile, uploaded=uploaded, processed=datetime.now(timezone.utc))
     document = summary_document(item, profile, f"s3://{bucket}/{key}")
     s3.put_object(Bucket=bucket, Key=target, Body=json.dumps(document, indent=2).encode(), ContentType="application/json")
-    metadata.record_profile(item)
+    metadata.record_profile(stored_item(item, f"s3://{bucket}/{target}"))
     return ProfileOutcome(file_name, item, previous, target, head["ContentLength"], profile["dialect"])
+
+
+def whole_profile(s3: Any, item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored item with its per-column attributes, read back from the summary JSON when
+    the item was too large to hold them (see `stored_item`)."""
+    if not item or "profile_uri" not in item:
+        return item
+    bucket, key = split_s3_uri(item["profile_uri"])
+    document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    return {**item, **{name: document[name] for name in PER_COLUMN_ATTRIBUTES}}
 
 
 def _record_error(s3: Any, metadata: FileMetadataTable, bucket: str, target: str, file_name: str, message: str,

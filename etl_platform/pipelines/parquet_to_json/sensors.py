@@ -34,7 +34,8 @@ def build_parquet_drop_sensor(settings: Settings, job):
         requests = []
         for obj in new:
             job_id = job_id_for_object(bucket, obj.key, obj.etag)
-            jobs_table.create_job(job_id, file_name=sanitise_file_name(PurePosixPath(obj.key).name), input_key=obj.key)
+            jobs_table.create_job(job_id, file_name=sanitise_file_name(PurePosixPath(obj.key).name), input_key=obj.key,
+                                  input_version=obj.version_id)
             jobs_table.claim_launch(job_id)  # a POST /trigger-job meanwhile gets 409, not a second run
             requests.append(RunRequest(
                 run_key=f"{obj.key}@{obj.etag}",  # unique per object version: a re-upload is a new job
