@@ -61,14 +61,20 @@ def check_post_upload(form: Mapping[str, str], *, bucket: str, size: int,
     try:
         document = json.loads(base64.b64decode(policy, validate=True))
         expiration = datetime.fromisoformat(document["expiration"])
-        conditions = document["conditions"]
+        conditions = list(document["conditions"])
     except (ValueError, KeyError, TypeError) as exc:
         raise PolicyViolation(400, "InvalidPolicyDocument", f"Invalid Policy: {exc}") from exc
+    if expiration.tzinfo is None:   # the policy grammar is UTC
+        expiration = expiration.replace(tzinfo=timezone.utc)
     if (now or datetime.now(timezone.utc)) >= expiration:
         raise _denied("Invalid according to Policy: Policy expired.")
     covered = set()
     for condition in conditions:
-        covered |= _check_condition(condition, fields, bucket, size)
+        try:
+            covered |= _check_condition(condition, fields, bucket, size)
+        except (ValueError, TypeError) as exc:   # e.g. a range bound that is not a number
+            raise PolicyViolation(400, "InvalidPolicyDocument",
+                                  f"Invalid Policy: Invalid Condition: {json.dumps(condition)}") from exc
     extra = sorted(name for name in fields if name not in covered and name not in UNCHECKED_FIELDS
                    and not name.startswith("x-ignore-"))
     if extra:

@@ -101,3 +101,31 @@ def test_an_unsigned_form_upload_is_refused_and_other_posts_still_work(s3, bucke
     s3.put_object(Bucket=bucket, Key="uploads/b", Body=b"2")
     deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "uploads/a"}, {"Key": "uploads/b"}]})  # POST ?delete
     assert sorted(d["Key"] for d in deleted["Deleted"]) == ["uploads/a", "uploads/b"]
+
+
+def test_malformed_policies_are_refused_not_crashed_on():
+    """The check itself, on signed policies S3 would reject as invalid documents."""
+    import hashlib
+    import hmac
+
+    from etl_platform.local.post_policy import PolicyViolation, check_post_upload
+
+    def signed(document) -> dict:
+        policy = base64.b64encode(json.dumps(document).encode()).decode()
+        key = b"AWS4secret"
+        for part in ("20261202", "us-east-1", "s3", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        return {"key": "k", "policy": policy, "x-amz-credential": "AK/20261202/us-east-1/s3/aws4_request",
+                "x-amz-signature": hmac.new(key, policy.encode(), hashlib.sha256).hexdigest()}
+
+    def check(document, size=5):
+        check_post_upload(signed(document), bucket="b", size=size, secret_for={"AK": "secret"}.get)
+
+    check({"expiration": "2999-01-01T00:00:00", "conditions": [{"key": "k"}, ["starts-with", "$x-amz-credential", ""],
+                                                               ["content-length-range", 1, 9]]})  # naive: UTC
+    for document in ({"conditions": []}, {"expiration": "2999-01-01T00:00:00Z", "conditions": [["content-length-range", "a", 9]]},
+                     {"expiration": "2999-01-01T00:00:00Z", "conditions": [["between", "$key", "k"]]},
+                     {"expiration": "2999-01-01T00:00:00Z", "conditions": [{"key": "k", "bucket": "b"}]}):
+        with pytest.raises(PolicyViolation) as refused:
+            check(document)
+        assert (refused.value.status, refused.value.code) == (400, "InvalidPolicyDocument")
