@@ -16,6 +16,7 @@ import httpx
 
 from etl_platform.core.parquet_jobs import is_parquet_stream
 
+
 class ApiError(Exception):
     def __init__(self, status: int, detail: Any):
         super().__init__(f"HTTP {status}: {detail}")
