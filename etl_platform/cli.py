@@ -65,14 +65,28 @@ def local_status() -> None:
 
 @local.command("env")
 def local_env() -> None:
-    """Print shell exports that point the AWS CLI at the emulator: eval "$(etl-platform local env)"."""
+    """Print shell exports for the AWS CLI and the Dagster CLI: eval "$(etl-platform local env)".
+
+    AWS_* point the AWS CLI at the emulator. DAGSTER_HOME is the project's instance (the
+    one `etl-platform dev` runs), prepared if missing, so `dagster asset materialize -m
+    etl_platform.definitions ...` sees the partitions the sensors added and its runs show
+    in the UI; without it the Dagster CLI would run on a throwaway instance.
+    """
+    import shlex
+
     from etl_platform.aws import EMULATOR_CREDENTIALS
+    from etl_platform.local.devstack import prepare_dagster_home
 
     settings = _settings()
-    click.echo(f"export AWS_ENDPOINT_URL={settings.endpoint_url}")
-    click.echo(f"export AWS_ACCESS_KEY_ID={EMULATOR_CREDENTIALS['aws_access_key_id']}")
-    click.echo(f"export AWS_SECRET_ACCESS_KEY={EMULATOR_CREDENTIALS['aws_secret_access_key']}")
-    click.echo(f"export AWS_DEFAULT_REGION={settings.region}")
+    exports = {
+        "AWS_ENDPOINT_URL": settings.endpoint_url,
+        "AWS_ACCESS_KEY_ID": EMULATOR_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": EMULATOR_CREDENTIALS["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": settings.region,
+        "DAGSTER_HOME": str(prepare_dagster_home(settings).resolve()),
+    }
+    for name, value in exports.items():
+        click.echo(f"export {name}={shlex.quote(str(value))}")
 
 
 @local.command("reset")

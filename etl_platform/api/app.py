@@ -83,11 +83,15 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
 
     @app.post("/uploads/presign", response_model=models.PresignResponse, status_code=201, responses=ERRORS)
     def presign_upload(body: models.PresignRequest) -> dict:
+        if body.fileSize is not None and body.fileSize > max_bytes:
+            raise HTTPException(413, f"file too large: {body.fileSize} bytes, the limit is {max_bytes}")
         job_id, name = new_job_id(), sanitise_file_name(body.fileName)
         key = files.upload_key(job_id, name)
         jobs_table.create_job(job_id, file_name=name, input_key=key)
-        return {"jobId": job_id, "uploadUrl": files.presigned_put(key), "expiresIn": files.expires_in,
-                "message": "PUT the file to uploadUrl, then POST /trigger-job"}
+        post = files.presigned_post(key, max_bytes)   # S3 refuses a larger file, whatever was declared
+        return {"jobId": job_id, "uploadUrl": post["url"], "fields": post["fields"], "maxBytes": max_bytes,
+                "expiresIn": files.expires_in,
+                "message": "POST the fields and then the file (multipart/form-data) to uploadUrl, then POST /trigger-job"}
 
     @app.post("/trigger-job", response_model=models.TriggerResponse, status_code=202, responses=ERRORS)
     def trigger_job(body: models.TriggerRequest) -> dict:

@@ -1,8 +1,10 @@
 """A small client of the jobs REST API, for `etl-platform jobs ...`.
 
 The CLI goes through the API, never to S3 or DynamoDB directly, so it needs no AWS
-credentials and sees exactly what the web page sees. Uploads take the presigned-PUT path:
-the file streams from disk to S3, whatever its size.
+credentials and sees exactly what the web page sees. Uploads take the presigned-POST path:
+the file streams from disk to S3, which refuses it if it is over the API's limit
+(ETL_MAX_UPLOAD_BYTES, in the signed policy); the size is also declared up front, so an
+oversized file is refused before any byte is sent.
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ import httpx
 
 from etl_platform.core.parquet_jobs import is_parquet_stream
 
-CHUNK_BYTES = 1024 * 1024
-
 
 class ApiError(Exception):
     def __init__(self, status: int, detail: Any):
         super().__init__(f"HTTP {status}: {detail}")
         self.status, self.detail = status, detail
+
+
+def s3_error(body: str) -> str:
+    """`Code: Message` of an S3 XML error (what S3 answers a refused form upload)."""
+    def element(name: str) -> str:
+        return body.split(f"<{name}>", 1)[1].split(f"</{name}>", 1)[0] if f"<{name}>" in body else ""
+
+    code, message = element("Code"), element("Message")
+    return f"{code}: {message}" if code else body[:500]
 
 
 class JobsClient:
@@ -45,13 +54,14 @@ class JobsClient:
         with path.open("rb") as stream:
             if not is_parquet_stream(stream, size):
                 raise ApiError(400, f"{path} is not a Parquet file (no PAR1 magic bytes)")
-        job = self._call("POST", "/uploads/presign", json={"fileName": path.name})
+        job = self._call("POST", "/uploads/presign", json={"fileName": path.name, "fileSize": size})
         with path.open("rb") as stream:
-            chunks = iter(lambda: stream.read(CHUNK_BYTES), b"")
-            # S3 refuses chunked PUTs: the length is sent up front, the bytes streamed.
-            put = httpx.put(job["uploadUrl"], content=chunks, headers={"Content-Length": str(size)}, timeout=None)
-        if put.status_code >= 300:
-            raise ApiError(put.status_code, f"upload to S3 failed: {put.text[:500]}")
+            # httpx streams a file part and sends the body's length up front (S3 refuses chunked
+            # uploads); the policy's fields come first, the file last, as S3 requires.
+            post = httpx.post(job["uploadUrl"], data=job["fields"],
+                              files={"file": (path.name, stream, "application/octet-stream")}, timeout=None)
+        if post.status_code >= 300:
+            raise ApiError(post.status_code, f"upload to S3 refused: {s3_error(post.text)}")
         result = {"jobId": job["jobId"], "status": "PENDING", "message": "uploaded"}
         if trigger:
             result = self.trigger(job["jobId"])

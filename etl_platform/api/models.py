@@ -19,12 +19,17 @@ class UploadResponse(BaseModel):
 
 class PresignRequest(BaseModel):
     fileName: str = Field(min_length=1, max_length=1024)
+    fileSize: int | None = Field(None, ge=0, description="Optional: a declared size over the limit is refused (413) "
+                                                         "before any job is created")
 
 
 class PresignResponse(BaseModel):
     jobId: str
     message: str
-    uploadUrl: str = Field(description="Presigned URL: PUT the file's bytes there, then POST /trigger-job")
+    uploadUrl: str = Field(description="Where to POST the file: multipart/form-data with every `fields` entry, "
+                                       "then the file as `file` (last); then POST /trigger-job")
+    fields: dict[str, str] = Field(description="Form fields of the signed POST policy (key, policy, signature, ...)")
+    maxBytes: int = Field(description="Largest file S3 accepts under this policy (ETL_MAX_UPLOAD_BYTES)")
     expiresIn: int
 
 

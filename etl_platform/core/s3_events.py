@@ -1,15 +1,22 @@
 """Decode S3 event notifications, as delivered to SQS or to a Lambda. Pure.
 
-Keys arrive URL-encoded (`+` for spaces); `s3:TestEvent` messages, sent when a bucket's
-notification configuration is set, carry no object; only ObjectCreated events are kept.
-A multipart upload can produce more than one event for the same object version: callers
-deduplicate on (bucket, key, etag), which `S3ObjectEvent.version_key` gives them.
+Two producers, one reader. AWS (its documented shape, fixtures under
+etl_platform_tests/fixtures/s3_events/) URL-encodes keys form-style (`+` for a space,
+UTF-8 `%XX` for non-ASCII, `%2B` for `+`, `/` kept, or `%2F` in the Lambda console's
+sample), writes `eventTime` in UTC with `Z`, and adds a `sequencer` and, on a versioned
+bucket, the `versionId`. The embedded moto server sends the same envelope with `/` as
+`%2F` and neither `sequencer` nor `versionId`. `unquote_plus` decodes both encodings.
+`s3:TestEvent` messages, sent when a bucket's notification configuration is set, carry no
+object; only ObjectCreated events are kept. A multipart upload can produce more than one
+event for the same object version: callers deduplicate on (bucket, key, etag), which
+`S3ObjectEvent.version_key` gives them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -28,6 +35,16 @@ class S3ObjectEvent:
     event_time: str
     sequencer: str = ""
     version_id: str = ""  # set when the bucket has versioning on: the exact object version
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """`eventTime` as an aware UTC datetime (AWS and moto write `...T00:00:00.000Z`);
+        None when the event has no readable time."""
+        try:
+            parsed = datetime.fromisoformat(self.event_time)
+        except (TypeError, ValueError):
+            return None
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
 
     @property
     def uri(self) -> str:

@@ -31,6 +31,7 @@ from moto.sqs.models import sqs_backends  # noqa: E402
 
 from etl_platform.config import Settings  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
+from etl_platform.local import post_policy  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
 from etl_platform.local.object_identity import restore_identity  # noqa: E402
 from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
@@ -93,6 +94,7 @@ def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
         except OSError as exc:
             raise SystemExit(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; set ETL_LOCAL_PORT to a free port")
     serialize_dynamodb()
+    post_policy.install()  # presigned POSTs: size limit, signature, expiry, as S3 checks them
     server = ThreadedMotoServer("127.0.0.1", port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()

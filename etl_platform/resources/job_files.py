@@ -66,9 +66,16 @@ class JobFiles(ConfigurableResource):
             return False
         return looks_like_parquet(self._range(self.input_bucket, key, "0-3"), self._range(self.input_bucket, key, "-4"), size)
 
-    def presigned_put(self, key: str) -> str:
-        return self._s3.generate_presigned_url(
-            "put_object", Params={"Bucket": self.input_bucket, "Key": key}, ExpiresIn=self.expires_in)
+    def presigned_post(self, key: str, max_bytes: int) -> dict[str, Any]:
+        """A browser-form upload of exactly `key`, at most `max_bytes` long: `{url, fields}`.
+
+        A POST policy, not a presigned PUT: S3 itself refuses a file outside the policy's
+        `content-length-range` (400 EntityTooLarge), whatever the client declared, and the
+        signed policy pins the key. A presigned PUT can only sign one exact Content-Length,
+        which the client would have to declare up front. POST the fields, then the file last.
+        """
+        return self._s3.generate_presigned_post(
+            self.input_bucket, key, Conditions=[["content-length-range", 1, max_bytes]], ExpiresIn=self.expires_in)
 
     def presigned_get(self, key: str, file_name: str) -> str:
         return self._s3.generate_presigned_url("get_object", Params={

@@ -136,7 +136,8 @@ def test_corrupt_parquet_fails_with_a_clear_message_and_can_be_retried(client):
 def test_presigned_upload_and_the_cli(client, api_url, tmp_path, aws):
     presigned = client.post("/uploads/presign", json={"fileName": "big one.parquet"}).json()
     assert client.post("/trigger-job", json={"jobId": presigned["jobId"]}).status_code == 409  # nothing uploaded yet
-    assert httpx.put(presigned["uploadUrl"], content=b"definitely not parquet").status_code == 200
+    assert httpx.post(presigned["uploadUrl"], data=presigned["fields"],
+                      files={"file": ("big one.parquet", b"definitely not parquet")}).status_code == 204
     refused = client.post("/trigger-job", json={"jobId": presigned["jobId"]})
     assert refused.status_code == 400
     assert client.get(f"/job-status/{presigned['jobId']}").json()["status"] == "FAILED"
