@@ -194,13 +194,40 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _pip_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in (result.stderr + result.stdout).splitlines()
+            if line.strip() and not line.startswith("WARNING: Location")]
+
+
+def _dry_run(interpreter: Path, requirements: tuple[str, ...]) -> subprocess.CompletedProcess:
+    command = [str(interpreter), "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+               "--report", "-", *requirements]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def _reason(requirement: str, lines: list[str]) -> str:
+    """pip's verdict on one requirement, led by the Requires-Python that excludes it, if any."""
+    ignored = next((line for line in lines if "require a different python version:" in line), "")
+    versions = [v.strip() for v in ignored.split("python version:", 1)[-1].split(";") if v.strip()]
+    pinned = requirement.partition("==")[2]
+    newest = sorted(versions, key=lambda v: tuple(int(n) for n in re.findall(r"\d+", v.split()[0])))[-1:]
+    excluded = [v for v in versions if pinned and v.split()[0] == pinned] or newest
+    final = lines[-1] if lines else "pip failed"
+    return f"{excluded[0]} ({final})" if excluded else final
+
+
 def _pip_failure(runtime: GlueRuntime, interpreter: Path, requirements: tuple[str, ...],
                  result: subprocess.CompletedProcess) -> RuntimeUnavailable:
-    lines = [line for line in (result.stderr + result.stdout).splitlines()
-             if line.strip() and not line.startswith("WARNING: Location")]
+    """pip stops at the first requirement it cannot satisfy: name each one, with pip's reason."""
+    reasons = []
+    for requirement in requirements:
+        alone = _dry_run(interpreter, (requirement,))
+        if alone.returncode != 0:
+            reasons.append(f"- {requirement}: {_reason(requirement, _pip_lines(alone))}")
+    detail = "\n".join(reasons) or "\n".join(_pip_lines(result)[-12:])  # only their combination fails
     return RuntimeUnavailable(
         f"{runtime.describe()}\npip on Python {runtime.python} ({interpreter}) cannot install "
-        f"{' '.join(requirements)}:\n" + "\n".join(lines[-12:])
+        f"{' '.join(requirements)}:\n{detail}"
     )
 
 
@@ -209,9 +236,7 @@ def resolve(runtime: GlueRuntime) -> dict[str, str]:
     (name -> version), installing nothing. Raises RuntimeUnavailable, with pip's reason, when
     one of them cannot be installed there: on Glue that job would fail before its script runs."""
     interpreter = find_interpreter(runtime.python)
-    command = [str(interpreter), "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-               "--report", "-", *runtime.additional]
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = _dry_run(interpreter, runtime.additional)
     if result.returncode != 0:
         raise _pip_failure(runtime, interpreter, runtime.additional, result)
     report = json.loads(result.stdout[result.stdout.index("{"):])
