@@ -15,11 +15,12 @@ job (Python 3.9) because Python 3.9 is end of life (October 2025; AWS SDK suppor
 April 2026) and the newest releases that still install on it are pyarrow 21, numpy 2.0 and
 dagster-pipes 1.12: the job would run code and libraries no other part of the platform runs,
 and the script plus the core modules it imports would have to stay 3.9-compatible. It costs
-more per run (at least 2 DPUs for 1 minute, against 1 DPU for a Python-shell job): at one
-conversion per uploaded file that is cents a day.
+more per run (at least 2 DPUs for 1 minute, about $0.015, against $0.007 for a 1-DPU
+Python-shell job): about $7 more per 1,000 converted files. The jobs pin numpy 2 because
+pyarrow 26 refuses NumPy 1.x at import (without declaring it) and PySpark 3.5 declares numpy<2.
 
 What a runtime provides before `--additional-python-modules` is installed is reduced here to
-what the scripts import (`PROVIDED`):
+what the scripts import (`PROVIDED_EVERYWHERE`, `SPARK_COMPANIONS`, `PYTHON_SHELL_ANALYTICS`):
 
 * every Glue job: boto3 (AWS installs it in every Glue runtime);
 * Spark jobs: the release's Spark as pyspark from PyPI, with its `sql` extra (pandas,
@@ -36,8 +37,8 @@ does on Glue for an unpinned `--additional-python-modules` entry. Wheels in S3 a
 The pure part (up to `runtimes`) imports neither boto3 nor dagster. The builder runs the
 job's interpreter and pip in subprocesses: a venv per runtime under
 ~/.cache/etl-platform/glue-runtimes/ (outside git), named by a hash of its spec, built under a
-file lock so two test workers never build the same one at once. Building one takes about
-20 s here when pip's cache has the wheels, pyspark's 300 MB sdist included; see README.
+file lock so two test workers never build the same one at once. One takes 735 MB and about
+25 s to build here with pip's cache warm, 50-85 s with it empty (pyspark is a 300 MB sdist).
 
     python -m etl_platform.glue_runtimes build   # build every job's runtime (`make up` then uses them)
     python -m etl_platform.glue_runtimes show    # what each job declares

@@ -32,7 +32,7 @@ from pydantic import Field
 from etl_platform.aws import EMULATOR_CREDENTIALS
 from etl_platform.config import Settings
 from etl_platform.glue_artifacts import CORE_ZIP_NAME, build_core_zip
-from etl_platform.glue_runtimes import UnknownRuntime, built_python, runtimes
+from etl_platform.glue_runtimes import CACHE_ROOT, UnknownRuntime, built_python, runtimes
 from etl_platform.infra_template import ResolvedTemplate
 from etl_platform.resources.connection import AwsConnection
 
@@ -126,7 +126,7 @@ class GlueJobRunner(ConfigurableResource):
             return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=str(project_root))
 
 
-def built_runtime_pythons(settings: Settings) -> dict[str, str]:
+def built_runtime_pythons(settings: Settings, root: Path = CACHE_ROOT) -> dict[str, str]:
     """Job name -> interpreter of its Glue runtime venv if built, else ''; {} if the template
     names a runtime this platform does not know (the job then runs on this venv, as before)."""
     template = ResolvedTemplate.from_file(settings.infra_template, env=settings.env,
@@ -135,4 +135,4 @@ def built_runtime_pythons(settings: Settings) -> dict[str, str]:
         declared = runtimes(template)
     except UnknownRuntime:
         return {}
-    return {name: str(built_python(runtime) or "") for name, runtime in declared.items()}
+    return {name: str(built_python(runtime, root) or "") for name, runtime in declared.items()}
