@@ -13,8 +13,11 @@ Runtimes the jobs use (README, "Glue runtimes"): both jobs are Glue 5.1 Spark jo
 (Python 3.11, Spark 3.5.6, Java 17). Pipeline A runs on Glue 5.1 rather than a Python-shell
 job (Python 3.9) because Python 3.9 is end of life (October 2025; AWS SDK support ended
 April 2026) and the newest releases that still install on it are pyarrow 21, numpy 2.0 and
-dagster-pipes 1.12: the job would run code and libraries no other part of the platform runs,
-and the script plus the core modules it imports would have to stay 3.9-compatible. It costs
+dagster-pipes 1.12. The script does run there (the runtime test passes with the job declared
+as Python-shell 3.9 installing dagster-pipes==1.12.1 and pyarrow==21.0.0), but it would parse
+uploaded, untrusted Parquet with a pyarrow that gets no more fixes on an interpreter that gets
+no security fixes, and the script and the core modules it imports would have to stay
+compatible with both stacks. It costs
 more per run (at least 2 DPUs for 1 minute, about $0.015, against $0.007 for a 1-DPU
 Python-shell job): about $7 more per 1,000 converted files. The jobs pin numpy 2 because
 pyarrow 26 refuses NumPy 1.x at import (without declaring it) and PySpark 3.5 declares numpy<2.
