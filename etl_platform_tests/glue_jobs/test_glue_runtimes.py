@@ -9,6 +9,7 @@ import copy
 import io
 import json
 import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -144,3 +145,18 @@ def test_parquet_to_json_runs_on_its_glue_runtime(aws, tmp_path):
         assert outcomes[name]["status"] == "SUCCEEDED" and outcomes[name]["rows"] == rows
         assert s3.get_object(Bucket=out_bucket, Key=f"output/{name}.ndjson")["Body"].read() == body
     assert outcomes["bad"]["status"] == "FAILED" and "not a Parquet file" in outcomes["bad"]["message"]
+
+
+@pytest.mark.e2e
+def test_two_workers_never_build_the_same_runtime_at_once(tmp_path):
+    """What pytest-xdist's two workers do on a clean machine: both ask for one runtime at once."""
+    bare = glue_runtimes.GlueRuntime("bare", "x.py", "glueetl", "5.1", "3.11", None, (), ())
+    script = ("import sys; from pathlib import Path; from etl_platform import glue_runtimes as g; "
+              f"print(g.build(g.{bare!r}, Path(sys.argv[1]), log=lambda m: print('BUILDING')))")
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outputs = [w.communicate(timeout=300)[0].split() for w in workers]
+    assert all(w.returncode == 0 for w in workers)
+    assert sorted(len(o) for o in outputs) == [1, 2] and sum(o.count("BUILDING") for o in outputs) == 1
+    assert {o[-1] for o in outputs} == {str(glue_runtimes.venv_python(bare, tmp_path))}
+    assert (tmp_path / glue_runtimes.venv_dir(bare, tmp_path).name / "glue-runtime.json").exists()
