@@ -20,7 +20,8 @@ no security fixes, and the script and the core modules it imports would have to 
 compatible with both stacks. It costs
 more per run (at least 2 DPUs for 1 minute, about $0.015, against $0.007 for a 1-DPU
 Python-shell job): about $7 more per 1,000 converted files. The jobs pin numpy 2 because
-pyarrow 26 refuses NumPy 1.x at import (without declaring it) and PySpark 3.5 declares numpy<2.
+pyarrow 26 refuses NumPy 1.x at import (without declaring it) and PySpark 3.5 declares numpy<2;
+pipeline B pins pandas too (PySpark's mapInArrow imports it), to a release built for NumPy 2.
 
 What a runtime provides before `--additional-python-modules` is installed is reduced here to
 what the scripts import (`PROVIDED_EVERYWHERE`, `SPARK_COMPANIONS`, `PYTHON_SHELL_ANALYTICS`):
