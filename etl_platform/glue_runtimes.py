@@ -75,7 +75,7 @@ GLUE_RELEASES = {
 PYTHON_SHELL_VERSIONS = ("3.9",)
 
 PROVIDED_EVERYWHERE = ("boto3",)
-# Glue 4.0-5.1 predate pandas 3 (January 2026) and ship pandas 2; PySpark 3.x supports no later.
+# Glue 4.0-5.1 predate pandas 3 (January 2026) and ship pandas 2.
 SPARK_COMPANIONS = ("pandas<3",)
 PYTHON_SHELL_ANALYTICS = ("numpy", "pandas", "pyarrow")
 
