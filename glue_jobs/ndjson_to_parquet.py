@@ -1,4 +1,6 @@
-"""Glue 4.0 PySpark job: the NDJSON files of one manifest -> Snappy Parquet (pipeline B).
+"""Glue 5.1 PySpark job (Spark 3.5, Python 3.11): the NDJSON files of one manifest -> Snappy
+Parquet (pipeline B). Locally it runs on pyspark 4.x in the project venv or on a venv of its
+Glue runtime (etl_platform/glue_runtimes.py), so it keeps to what both Spark versions offer.
 
 Arguments (Glue style, `--name value`):
     --manifest_path  s3://<manifest bucket>/manifests/YYYY-MM-DD/<manifest id>.json

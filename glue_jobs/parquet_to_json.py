@@ -1,4 +1,5 @@
-"""Glue Python-shell job: one Parquet object in S3 -> one JSON document in S3.
+"""Glue 5.1 job (Python 3.11; it uses no Spark): one Parquet object in S3 -> one JSON document
+in S3. Why not a Python-shell job (Python 3.9): README, "Glue runtimes".
 
 Runs unchanged on AWS Glue (``etl_platform.core`` shipped with
 ``--extra-py-files``) and locally (boto3 honours ``AWS_ENDPOINT_URL``)::

@@ -2,15 +2,24 @@
 running the same script from glue_jobs/ in a subprocess under Dagster Pipes.
 
 Moto accepts StartJobRun but runs nothing, so the local runner executes the script itself,
-with the emulator's endpoint in AWS_ENDPOINT_URL (boto3 honours it) and the project on
-PYTHONPATH (on Glue, etl_platform.core comes from --extra-py-files). Starting a run is
+with the emulator's endpoint in AWS_ENDPOINT_URL (boto3 honours it). Starting a run is
 retried on ConcurrentRunsExceededException with exponential backoff (seed 003's policy).
+
+Which Python runs the script locally (`runtime_pythons`):
+- the job's Glue runtime venv (etl_platform/glue_runtimes.py: the job's Python version, its
+  Glue release's pyspark and only the modules the job installs) when it is given or, from
+  `from_settings`, when it has been built (`python -m etl_platform.glue_runtimes build`).
+  etl_platform.core then comes from the same zip Glue gets through --extra-py-files, so a
+  module missing from the zip or a library the job does not install fails here as on Glue;
+- otherwise this process's Python with the project on PYTHONPATH, and a warning: `make up`
+  never builds a runtime itself (about 25 s each), so its first start stays fast.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +31,9 @@ from pydantic import Field
 
 from etl_platform.aws import EMULATOR_CREDENTIALS
 from etl_platform.config import Settings
+from etl_platform.glue_artifacts import CORE_ZIP_NAME, build_core_zip
+from etl_platform.glue_runtimes import CACHE_ROOT, UnknownRuntime, built_python, runtimes
+from etl_platform.infra_template import ResolvedTemplate
 from etl_platform.resources.connection import AwsConnection
 
 
@@ -33,6 +45,8 @@ class GlueJobRunner(ConfigurableResource):
     start_retries: int = 3
     start_retry_delay_seconds: float = 60.0
     start_retry_backoff: float = 2.0
+    runtime_pythons: dict[str, str] = Field(
+        default={}, description="Local runs: Glue job name -> interpreter of its runtime venv ('' if not built)")
 
     @classmethod
     def from_settings(cls, settings: Settings, connection: AwsConnection) -> "GlueJobRunner":
@@ -45,6 +59,7 @@ class GlueJobRunner(ConfigurableResource):
             start_retries=ingestion.glue_start_retries,
             start_retry_delay_seconds=ingestion.glue_start_retry_delay_seconds,
             start_retry_backoff=ingestion.glue_start_retry_backoff,
+            runtime_pythons=built_runtime_pythons(settings) if settings.is_local else {},
         )
 
     def run(self, context: Any, *, job_name: str, script: str, arguments: dict[str, str],
@@ -52,7 +67,7 @@ class GlueJobRunner(ConfigurableResource):
         """Run `script` (a file name in glue_jobs/) as Glue job `job_name` with `--key value`
         arguments; `local_arguments` are added only when the script runs locally."""
         if self.local:
-            return self._run_local(context, script, {**arguments, **(local_arguments or {})})
+            return self._run_local(context, job_name, script, {**arguments, **(local_arguments or {})})
         client = PipesGlueClient(
             client=self.connection.client("glue"),
             context_injector=PipesS3ContextInjector(client=self.connection.client("s3"), bucket=self.pipes_bucket),
@@ -76,22 +91,48 @@ class GlueJobRunner(ConfigurableResource):
                 delay *= self.start_retry_backoff
         raise AssertionError("unreachable")
 
-    def _run_local(self, context: Any, script: str, arguments: dict[str, str]):
+    def _run_local(self, context: Any, job_name: str, script: str, arguments: dict[str, str]):
         path = Path(self.glue_jobs_dir) / script
-        command = [sys.executable, str(path)]
+        project_root = Path(self.glue_jobs_dir).resolve().parent
+        python = self.runtime_pythons.get(job_name) or ""
+        if not python and job_name in self.runtime_pythons:
+            context.log.warning(
+                "Glue job %s: its Glue runtime is not built, so the script runs on this venv's Python %s "
+                "(build it: python -m etl_platform.glue_runtimes build)", job_name, sys.version.split()[0])
+        command = [python or sys.executable, str(path)]
         for key, value in arguments.items():
             command += [f"--{key}", value]
-        project_root = str(Path(self.glue_jobs_dir).resolve().parent)
         env = {
             **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [project_root, os.environ.get("PYTHONPATH")])),
             "AWS_DEFAULT_REGION": self.connection.region_name,
-            "PYSPARK_PYTHON": sys.executable,  # Spark's Python workers: this venv, with etl_platform.core
+            "PYSPARK_PYTHON": command[0],  # Spark's Python workers: the script's interpreter
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
         if self.connection.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.connection.endpoint_url
             env["AWS_ACCESS_KEY_ID"] = EMULATOR_CREDENTIALS["aws_access_key_id"]
             env["AWS_SECRET_ACCESS_KEY"] = EMULATOR_CREDENTIALS["aws_secret_access_key"]
-        context.log.info("local Glue runner: %s", " ".join(command))
-        return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=project_root)
+        with tempfile.TemporaryDirectory(prefix="glue-local-") as scratch:
+            if python:
+                # As on Glue: etl_platform.core from the --extra-py-files zip, nothing else of the
+                # project, and pyspark from the runtime venv (not a SPARK_HOME of this shell).
+                core_zip = Path(scratch) / CORE_ZIP_NAME
+                core_zip.write_bytes(build_core_zip(project_root))
+                env["PYTHONPATH"] = str(core_zip)
+                env.pop("SPARK_HOME", None)
+            else:
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
+            context.log.info("local Glue runner: %s", " ".join(command))
+            return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=str(project_root))
+
+
+def built_runtime_pythons(settings: Settings, root: Path = CACHE_ROOT) -> dict[str, str]:
+    """Job name -> interpreter of its Glue runtime venv if built, else ''; {} if the template
+    names a runtime this platform does not know (the job then runs on this venv, as before)."""
+    template = ResolvedTemplate.from_file(settings.infra_template, env=settings.env,
+                                          account_id=settings.account_id, region=settings.region)
+    try:
+        declared = runtimes(template)
+    except UnknownRuntime:
+        return {}
+    return {name: str(built_python(runtime, root) or "") for name, runtime in declared.items()}

@@ -11,15 +11,34 @@ from types import SimpleNamespace
 import pyarrow.parquet as pq
 from dagster import DagsterInstance, Definitions, build_sensor_context
 
+from etl_platform import glue_runtimes
 from etl_platform.config import Settings
+from etl_platform.infra_template import ResolvedTemplate
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
 from etl_platform.resources import platform_resources
+from etl_platform.resources.glue import GlueJobRunner
 
 
 def scaled(settings: Settings, **ingestion) -> Settings:
     defaults = dict(file_min_bytes=200, manifest_max_files=5, orphan_flush_seconds=3600,
                     sqs_visibility_seconds=30, sqs_max_seconds_per_tick=10)
     return settings.with_overrides(ingestion=replace(settings.ingestion, **{**defaults, **ingestion}))
+
+
+def glue_on_its_runtime(settings: Settings, job_name: str) -> tuple[GlueJobRunner, str]:
+    """A local Glue runner that runs `job_name` on the runtime its template definition declares
+    (built on first use, cached across runs), and that runtime's interpreter."""
+    template = ResolvedTemplate.from_file(settings.infra_template, env=settings.env,
+                                          account_id=settings.account_id, region=settings.region)
+    python = str(glue_runtimes.build(glue_runtimes.runtimes(template)[job_name]))
+    runner = GlueJobRunner.from_settings(settings, platform_resources(settings)["aws"])
+    return GlueJobRunner(**{**runner.__dict__, "runtime_pythons": {job_name: python}}), python
+
+
+def local_runner_commands(instance: DagsterInstance, run_id: str) -> list[str]:
+    """The commands the local Glue runner logged in a run."""
+    prefix = "local Glue runner: "
+    return [e.user_message[len(prefix):] for e in instance.all_logs(run_id) if e.user_message.startswith(prefix)]
 
 
 class Pipeline:

@@ -1,11 +1,12 @@
-"""Both engines give the same rows and values for the same manifest (Spark really runs)."""
+"""Both engines give the same rows and values for the same manifest (Spark really runs, on the
+Glue runtime the job declares: its Python, its Glue release's pyspark, only the modules it installs)."""
 
 import json
 
 import pytest
 
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime, local_runner_commands, records, scaled
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +28,9 @@ def _rows_by_id(rows):
 
 @pytest.mark.parametrize("mode", ["string", "typed"])
 def test_arrow_and_spark_engines_agree(aws, mode):
-    pipeline = Pipeline(scaled(aws, manifest_max_files=3, conversion_mode=mode))
+    settings = scaled(aws, manifest_max_files=3, conversion_mode=mode)
+    glue, runtime_python = glue_on_its_runtime(settings, settings.names.ndjson_glue_job)
+    pipeline = Pipeline(settings, glue=glue)
     for name, body in _drifting_files().items():
         pipeline.land("2026-05-01", name, [], body=body)
     [request] = pipeline.tick().run_requests
@@ -37,7 +40,10 @@ def test_arrow_and_spark_engines_agree(aws, mode):
     arrow_rows = _rows_by_id(pipeline.output_rows("2026-05-01"))
     arrow_rejects = pipeline.s3.get_object(Bucket=aws.names.parquet_output_bucket, Key=f"rejects/2026-05-01/{manifest}.ndjson")["Body"].read()
 
-    assert pipeline.run(manifest, tags={ENGINE_TAG: "spark"}).success  # overwrites the same paths
+    spark_run = pipeline.run(manifest, tags={ENGINE_TAG: "spark"})  # overwrites the same paths
+    assert spark_run.success
+    [command] = local_runner_commands(pipeline.instance, spark_run.run_id)
+    assert command.startswith(runtime_python + " ")
     spark_rows = _rows_by_id(pipeline.output_rows("2026-05-01"))
     spark_rejects = pipeline.s3.get_object(Bucket=aws.names.parquet_output_bucket, Key=f"rejects/2026-05-01/{manifest}.ndjson")["Body"].read()
 
