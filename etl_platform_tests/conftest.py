@@ -13,8 +13,10 @@ lifecycle expiry on a clock the test advances). Each puts the mode back as it fo
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -40,15 +42,23 @@ def aws(emulator_settings: Settings) -> Settings:
     return emulator_settings
 
 
+@contextmanager
+def lagged_reads(settings: Settings, seconds: float = READ_LAG_SECONDS) -> Iterator[Settings]:
+    """Within: eventually consistent DynamoDB reads (GSI reads, and reads without
+    ConsistentRead) see items as they were `seconds` ago, as DynamoDB may."""
+    before = emulator.control(settings.endpoint_url, "lag")["seconds"]
+    emulator.control(settings.endpoint_url, "lag", {"seconds": max(before, seconds)})
+    try:
+        yield settings
+    finally:
+        emulator.control(settings.endpoint_url, "lag", {"seconds": before})
+
+
 @pytest.fixture
 def aws_eventual(aws: Settings) -> Settings:
-    """`aws` whose eventually consistent DynamoDB reads (GSI reads, and reads without
-    ConsistentRead) see items as they were READ_LAG_SECONDS ago, as DynamoDB may."""
-    endpoint = aws.endpoint_url
-    before = emulator.control(endpoint, "lag")["seconds"]
-    emulator.control(endpoint, "lag", {"seconds": max(before, READ_LAG_SECONDS)})
-    yield aws
-    emulator.control(endpoint, "lag", {"seconds": before})
+    """`aws` with lagged eventually consistent reads (see `lagged_reads`)."""
+    with lagged_reads(aws) as settings:
+        yield settings
 
 
 @pytest.fixture
