@@ -54,13 +54,16 @@ _sweep_lock = threading.Lock()
 def install_expiry(enabled: bool = False, sweep_interval: float = 1.0) -> None:
     _state["enabled"] = enabled
     route("expiry", _control)
-    clock.on_advance(lambda: {"swept": sweep()} if _state["enabled"] else {})
+    clock.on_advance(lambda: {"swept": sweep()})
     thread = threading.Thread(target=_sweeper, args=(sweep_interval,), name="etl-expiry", daemon=True)
     thread.start()
 
 
 def sweep() -> dict[str, int]:
-    """Delete everything expired by now on the emulator's clock; counts of this sweep."""
+    """Delete everything expired by now on the emulator's clock; counts of this sweep
+    (nothing is deleted while the mode is off)."""
+    if not _state["enabled"]:
+        return {"items_deleted": 0, "objects_expired": 0, "versions_deleted": 0}
     with _sweep_lock:
         now = clock.now()
         counts = {"items_deleted": expire_items(now), **expire_objects(now)}
