@@ -47,13 +47,16 @@ log = logging.getLogger(__name__)
 FIVE_YEARS = 5 * 365 * 86400
 DAY = 86400
 
-_state = {"enabled": False, "items_deleted": 0, "objects_expired": 0, "versions_deleted": 0}
+_state: dict[str, Any] = {"enabled": False, "items_deleted": 0, "objects_expired": 0, "versions_deleted": 0}
 _sweep_lock = threading.Lock()
 
 
 def install_expiry(enabled: bool = False, sweep_interval: float = 1.0) -> None:
     _state["enabled"] = enabled
     route("expiry", _control)
+    if _state.get("installed"):
+        return
+    _state["installed"] = True
     clock.on_advance(lambda: {"swept": sweep()})
     thread = threading.Thread(target=_sweeper, args=(sweep_interval,), name="etl-expiry", daemon=True)
     thread.start()
@@ -79,7 +82,7 @@ def _control(body: dict[str, Any] | None) -> dict[str, Any]:
             _state["enabled"] = bool(body["enabled"])
         if body.get("sweep"):
             result["swept"] = sweep()
-    return {**_state, **result}
+    return {**{k: v for k, v in _state.items() if k != "installed"}, **result}
 
 
 def _sweeper(interval: float) -> None:
