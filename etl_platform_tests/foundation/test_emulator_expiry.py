@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import boto3
-import pytest
 from botocore.exceptions import ClientError
 
 from etl_platform.config import Settings
