@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 
+import boto3
 import pytest
 
 from etl_platform.config import Settings
@@ -34,3 +35,25 @@ def test_modes_switched_on_at_start_are_on(tmp_path):
 def test_unknown_modes_are_refused_before_starting(tmp_path):
     with pytest.raises(ValueError, match="unknown strict modes"):
         emulator.up(Settings(state_dir=tmp_path), port=0, strict={"read_lags": 1})
+
+
+def test_a_lagged_emulator_snapshots_its_latest_writes(tmp_path):
+    settings = Settings(state_dir=tmp_path)
+    key = {"date_prefix": {"S": "2026-06-01"}, "file_key": {"S": "just-written.ndjson"}}
+    state = emulator.up(settings, port=0, snapshot_interval=0, strict={"read_lag": 600})
+    try:
+        ddb = _dynamodb(state.endpoint)
+        ddb.put_item(TableName=settings.names.tracking_table, Item={**key, "status": {"S": "pending#0"}})
+    finally:
+        emulator.down(settings)  # the last snapshot is taken within the lag
+    state = emulator.up(settings, port=0, snapshot_interval=-1)
+    try:
+        item = _dynamodb(state.endpoint).get_item(TableName=settings.names.tracking_table, Key=key, ConsistentRead=True)
+        assert item.get("Item", {}).get("status") == {"S": "pending#0"}
+    finally:
+        emulator.down(settings)
+
+
+def _dynamodb(endpoint: str):
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=Settings().region,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
