@@ -34,13 +34,20 @@ def local() -> None:
 
 @local.command("up")
 @click.option("--port", type=int, help="Port on 127.0.0.1 (default ETL_LOCAL_PORT or 4566; 0 = any free port).")
-def local_up(port: int | None) -> None:
-    """Start the emulator in the background, provision it and restore its last state."""
+@click.option("--read-lag", type=float, help="Eventually consistent DynamoDB reads lag writes by this many seconds.")
+@click.option("--expiry/--no-expiry", default=None, help="Enforce DynamoDB TTL and S3 lifecycle expiration.")
+@click.option("--strict-limits/--no-strict-limits", default=None, help="Refuse what AWS's limits refuse.")
+def local_up(port: int | None, read_lag: float | None, expiry: bool | None, strict_limits: bool | None) -> None:
+    """Start the emulator in the background, provision it and restore its last state.
+
+    Strict modes (README, "Strict modes of the embedded AWS") default to the ETL_EMULATOR_*
+    variables; they apply when this starts the emulator, not to one already running."""
     from etl_platform.local import emulator
 
     settings = _settings()
+    wanted = {"read_lag": read_lag, "expiry": expiry, "strict_limits": strict_limits}
     try:
-        state = emulator.up(settings, port=port)
+        state = emulator.up(settings, port=port, strict={k: v for k, v in wanted.items() if v is not None})
     except emulator.EmulatorError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"embedded AWS running on {state.endpoint} (pid {state.pid})")

@@ -43,8 +43,12 @@ def running_state(settings: Settings) -> EmulatorState | None:
 
 
 def up(settings: Settings, *, port: int | None = None, snapshot_interval: float | None = None,
-       timeout: float = 120.0) -> EmulatorState:
-    """Start the emulator in the background (or return the one already running)."""
+       timeout: float = 120.0, strict: dict[str, object] | None = None) -> EmulatorState:
+    """Start the emulator in the background (or return the one already running).
+
+    `strict` switches strict modes on at start, as `server.py`'s flags:
+    {"read_lag": 2.0, "expiry": True, "strict_limits": True, "sweep_interval": 1.0}.
+    """
     current = running_state(settings)
     if current:
         return current
@@ -54,6 +58,7 @@ def up(settings: Settings, *, port: int | None = None, snapshot_interval: float 
                "--port", str(settings.local_port if port is None else port)]
     if snapshot_interval is not None:
         command += ["--snapshot-interval", str(snapshot_interval)]
+    command += strict_flags(strict or {})
     env = {**os.environ, "ETL_ENV": settings.env, "ETL_REGION": settings.region}
     env.pop("ETL_ENDPOINT_URL", None)
     log_file = open(settings.state_dir / "emulator.log", "ab")
@@ -73,6 +78,29 @@ def up(settings: Settings, *, port: int | None = None, snapshot_interval: float 
         time.sleep(0.2)
     process.terminate()
     raise EmulatorError(f"the emulator did not become ready in {timeout:.0f} s; see {settings.state_dir / 'emulator.log'}")
+
+
+def strict_flags(strict: dict[str, object]) -> list[str]:
+    unknown = set(strict) - {"read_lag", "expiry", "strict_limits", "sweep_interval"}
+    if unknown:
+        raise ValueError(f"unknown strict modes {sorted(unknown)}")
+    flags: list[str] = []
+    for name in ("read_lag", "sweep_interval"):
+        if name in strict:
+            flags += [f"--{name.replace('_', '-')}", str(float(strict[name]))]  # type: ignore[arg-type]
+    for name in ("expiry", "strict_limits"):
+        if name in strict:
+            flags.append(f"--{'' if strict[name] else 'no-'}{name.replace('_', '-')}")
+    return flags
+
+
+def control(endpoint: str, name: str, body: dict | None = None, *, timeout: float = 60.0) -> dict:
+    """GET (body None) or POST a route of the emulator's `/_etl/` control endpoint."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{endpoint}/_etl/{name}", data=data, method="GET" if data is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 def down(settings: Settings, *, timeout: float = 120.0) -> bool:

@@ -6,6 +6,11 @@ snapshot, records its endpoint in the state file (the readiness signal), saves a
 every `snapshot_interval_seconds`, and a last one on SIGTERM/SIGINT before it exits.
 moto runs in this process so that queued SQS messages can be snapshotted from its backend
 without receiving them.
+
+Strict modes make it behave as AWS does where moto is lenient; each is off unless asked for
+(flags below, or their ETL_EMULATOR_* variables) and switchable at run time under `/_etl/`:
+lagged reads (lagged_reads.py), TTL and lifecycle expiry on a movable clock (clock.py,
+expiry.py) and AWS's limits (limits.py). README: "Strict modes of the embedded AWS".
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -30,6 +35,12 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from moto.sqs.models import sqs_backends  # noqa: E402
 
 from etl_platform.config import Settings  # noqa: E402
+from etl_platform.local.clock import install_clock  # noqa: E402
+from etl_platform.local.control import install_control  # noqa: E402
+from etl_platform.local.dynamo_items import LOCK as _dynamodb_lock  # noqa: E402
+from etl_platform.local.expiry import install_expiry  # noqa: E402
+from etl_platform.local.lagged_reads import install_lagged_reads  # noqa: E402
+from etl_platform.local.limits import install_limits  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
 from etl_platform.local import post_policy  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
@@ -39,7 +50,32 @@ from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
 log = logging.getLogger("etl_platform.local.server")
 
 
-_dynamodb_lock = threading.Lock()
+@dataclass(frozen=True)
+class StrictModes:
+    """What the emulator enforces beyond moto (all off: moto as it is)."""
+
+    read_lag: float = 0.0  # seconds eventually consistent reads lag writes
+    expiry: bool = False  # DynamoDB TTL and S3 lifecycle expiration on the emulator's clock
+    sweep_interval: float = 1.0  # seconds between expiry sweeps
+    strict_limits: bool = False  # item size, BatchWriteItem 25, SQS size, notification policy
+
+    @classmethod
+    def from_env(cls) -> "StrictModes":
+        env = os.environ
+        return cls(
+            read_lag=float(env.get("ETL_EMULATOR_READ_LAG", "0") or 0),
+            expiry=env.get("ETL_EMULATOR_EXPIRY", "") not in ("", "0", "false"),
+            sweep_interval=float(env.get("ETL_EMULATOR_SWEEP_INTERVAL", "1") or 1),
+            strict_limits=env.get("ETL_EMULATOR_STRICT_LIMITS", "") not in ("", "0", "false"),
+        )
+
+
+def install_strict_modes(modes: StrictModes) -> None:
+    install_control()
+    install_clock()
+    install_lagged_reads(modes.read_lag)
+    install_expiry(modes.expiry, modes.sweep_interval)
+    install_limits(modes.strict_limits)
 
 
 def serialize_dynamodb() -> None:
@@ -85,7 +121,7 @@ def _attribute(value: dict) -> dict:
     return keep
 
 
-def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
+def serve(settings: Settings, port: int, snapshot_interval: float, modes: StrictModes = StrictModes()) -> None:
     # ThreadedMotoServer waits forever if its thread cannot bind: find out first.
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does: TIME_WAIT is fine
@@ -93,6 +129,7 @@ def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
             raise SystemExit(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; set ETL_LOCAL_PORT to a free port")
+    install_strict_modes(modes)
     serialize_dynamodb()
     post_policy.install()  # presigned POSTs: size limit, signature, expiry, as S3 checks them
     server = ThreadedMotoServer("127.0.0.1", port, verbose=False)
@@ -146,7 +183,16 @@ def main() -> None:
         "--snapshot-interval", type=float,
         help="seconds between snapshots; 0 saves only on stop, -1 never saves (tests)",
     )
+    defaults = StrictModes.from_env()
+    parser.add_argument("--read-lag", type=float, default=defaults.read_lag, metavar="SECONDS",
+                        help="eventually consistent DynamoDB reads lag writes by SECONDS (0: off)")
+    parser.add_argument("--expiry", action=argparse.BooleanOptionalAction, default=defaults.expiry,
+                        help="enforce DynamoDB TTL and S3 lifecycle expiration on the emulator's clock")
+    parser.add_argument("--sweep-interval", type=float, default=defaults.sweep_interval, metavar="SECONDS")
+    parser.add_argument("--strict-limits", action=argparse.BooleanOptionalAction, default=defaults.strict_limits,
+                        help="enforce AWS limits moto lacks (item size, batch size, message size, queue policy)")
     args = parser.parse_args()
+    modes = StrictModes(args.read_lag, args.expiry, args.sweep_interval, args.strict_limits)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     settings = Settings.from_env()
@@ -154,7 +200,7 @@ def main() -> None:
         settings = replace(settings, state_dir=args.state_dir)
     port = settings.local_port if args.port is None else args.port
     interval = settings.snapshot_interval_seconds if args.snapshot_interval is None else args.snapshot_interval
-    serve(replace(settings, endpoint_url=None), port, interval)
+    serve(replace(settings, endpoint_url=None), port, interval, modes)
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ class Snapshot:
         dynamodb = client_for(self.settings, "dynamodb")
         items = [
             item
-            for page in dynamodb.get_paginator("scan").paginate(TableName=table)
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
             for item in page["Items"]
         ]
         _write_atomic(self.dir / "dynamodb" / f"{table}.jsonl", _jsonl(items, default=_encode_bytes))
