@@ -89,6 +89,11 @@ class EmulatorClock:
     def sweep(self) -> dict:
         return emulator.control(self.endpoint, "expiry", {"sweep": True})["swept"]
 
+    def back_to_real_time(self) -> None:
+        """The platform stamps its TTLs with the real clock: before it writes again, the
+        emulator's clock returns to it (or the new TTLs would be weeks in the past)."""
+        emulator.control(self.endpoint, "clock", {"reset": True})
+
 
 @pytest.fixture
 def emulator_clock(aws: Settings) -> EmulatorClock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from etl_platform.core.dynamodb_item_size import item_size
+from etl_platform.core.dynamodb_item_size import python_item_size
 from etl_platform.core.timestamps import iso_utc
 
 Severity = Literal["ok", "warn", "error"]
@@ -62,7 +62,7 @@ def stored_item(item: dict[str, Any], summary_uri: str) -> dict[str, Any]:
     """The item as written to the table: whole when it fits ITEM_BUDGET_BYTES; otherwise
     without the per-column attributes, with the column count, whether there are quality
     issues, and `profile_uri`, the summary JSON that holds the whole profile."""
-    if item_size(item) <= ITEM_BUDGET_BYTES:
+    if python_item_size(item) <= ITEM_BUDGET_BYTES:
         return item
     bounded = {k: v for k, v in item.items() if k not in PER_COLUMN_ATTRIBUTES}
     return {**bounded, "column_count": len(item["schema"]), "profile_uri": summary_uri,

@@ -11,8 +11,8 @@ TTL attribute is a Number holding epoch seconds before now, and not more than fi
 before now. An item whose TTL attribute is missing or not a Number never expires. The
 deletion is an ordinary delete (stream record included), visible to every read at once.
 
-S3, as lifecycle rules act (enabled rules; prefix filters, and the prefix of an And filter;
-tag filters are not evaluated, so a rule with a tag filter is skipped):
+S3, as lifecycle rules act (enabled rules; prefix and tag filters, alone or in an And: a
+version matches when its key has the prefix and it carries every tag of the filter):
 - `Expiration.Days`: the time is the object's creation plus the days, rounded up to the next
   midnight UTC, as S3 computes it. Without versioning the object is deleted; on a versioned
   bucket the current version gets a delete marker and becomes noncurrent.
@@ -133,45 +133,51 @@ def _tables() -> list:
 def expire_objects(now: float) -> dict[str, int]:
     expired_current = deleted_versions = 0
     for backend, bucket in _buckets():
-        rules = [r for r in (bucket.rules or []) if r.status == "Enabled" and _prefix(r) is not None]
+        rules = [(r, *_filter(r)) for r in (bucket.rules or []) if r.status == "Enabled"]
         if not rules:
             continue
         versioned = bucket.is_versioned  # "Suspended" deletes as an unversioned bucket does in moto
+
+        def applying(version: Any, name: str) -> list:
+            """The rules whose prefix and tags (all of them) this version matches."""
+            tags = backend.tagger.get_tag_dict_for_resource(version.arn) if any(t for _, _, t in rules) else {}
+            return [r for r, prefix, wanted in rules
+                    if name.startswith(prefix) and all(tags.get(k) == v for k, v in wanted.items())]
+
         for name in list(bucket.keys.keys()):
-            matching = [r for r in rules if name.startswith(_prefix(r))]
-            if not matching:
+            if not any(name.startswith(prefix) for _, prefix, _ in rules):
                 continue
             versions = list(bucket.keys.getlist(name, []))
             current = versions[-1] if versions else None
-            days = [int(r.expiration_days) for r in matching if r.expiration_days]
-            if current is not None and not isinstance(current, FakeDeleteMarker) and days:
-                if now >= _due(current.last_modified, min(days)):
+            if current is not None and not isinstance(current, FakeDeleteMarker):
+                days = [int(r.expiration_days) for r in applying(current, name) if r.expiration_days]
+                if days and now >= _due(current.last_modified, min(days)):
                     backend.delete_object(bucket.name, name)
                     expired_current += 1
                     if versioned:
                         _stamp_latest_marker(bucket, name, now)
                     versions = list(bucket.keys.getlist(name, [])) if versioned else []
-            noncurrent_days = [int(r.nve_noncurrent_days) for r in matching if r.nve_noncurrent_days]
-            if versioned and noncurrent_days and len(versions) > 1:
+            if versioned and len(versions) > 1:
                 for older, newer in zip(versions[:-1], versions[1:]):
                     if isinstance(older, FakeDeleteMarker):
                         continue
-                    if now >= _due(newer.last_modified, min(noncurrent_days)):
+                    days = [int(r.nve_noncurrent_days) for r in applying(older, name) if r.nve_noncurrent_days]
+                    if days and now >= _due(newer.last_modified, min(days)):
                         backend.delete_object(bucket.name, name, version_id=older.version_id)
                         deleted_versions += 1
     return {"objects_expired": expired_current, "versions_deleted": deleted_versions}
 
 
-def _prefix(rule: Any) -> str | None:
-    """The rule's key prefix; None for filters this sweeper does not evaluate (tags)."""
+def _filter(rule: Any) -> tuple[str, dict[str, str]]:
+    """The rule's key prefix and the tags a version must carry (all of them) to match."""
     lc_filter = rule.filter
     if lc_filter is None:
-        return rule.prefix or ""
+        return rule.prefix or "", {}
     if lc_filter.tag_key:
-        return None
+        return "", {lc_filter.tag_key: lc_filter.tag_value}
     if lc_filter.and_filter is not None:
-        return None if lc_filter.and_filter.tags else (lc_filter.and_filter.prefix or "")
-    return lc_filter.prefix or ""
+        return lc_filter.and_filter.prefix or "", dict(lc_filter.and_filter.tags or {})
+    return lc_filter.prefix or "", {}
 
 
 def _due(written: dt.datetime, days: int) -> float:

@@ -1,7 +1,7 @@
 """AWS's limits where the platform can hit them and moto does not enforce them (opt-in:
 `--strict-limits`; at run time `POST /_etl/limits {"enabled": true|false}`).
 
-- DynamoDB item size (etl_platform/local/item_size.py): over 400 KB by AWS's count,
+- DynamoDB item size (etl_platform/core/dynamodb_item_size.py): over 400 KB by AWS's count,
   PutItem, BatchWriteItem and TransactWriteItems puts are refused before anything is
   written ("Item size has exceeded the maximum allowed size"); an UpdateItem or a
   transaction's Update whose result is over the limit is undone and refused ("Item size to
@@ -39,7 +39,7 @@ from moto.sqs.models import SQSBackend, sqs_backends
 
 from etl_platform.local.control import route
 from etl_platform.local.dynamo_items import copy_of, find_table, key_of, place, stored
-from etl_platform.local.item_size import MAX_ITEM_BYTES, item_size
+from etl_platform.core.dynamodb_item_size import ITEM_LIMIT_BYTES, item_size
 
 BATCH_WRITE_MAX = 25
 ITEM_TOO_LARGE = "Item size has exceeded the maximum allowed size"
@@ -87,7 +87,7 @@ def _patch(owner: type, name: str, make: Callable[[Callable], Callable]) -> None
 
 # --- DynamoDB ----------------------------------------------------------------------------
 def _too_large(attributes: dict[str, Any] | None) -> bool:
-    return attributes is not None and item_size(attributes) > MAX_ITEM_BYTES
+    return attributes is not None and item_size(attributes) > ITEM_LIMIT_BYTES
 
 
 def _checked_put(original: Callable) -> Callable:
@@ -129,7 +129,7 @@ def _undo_if_too_large(handler: Any, targets: list[tuple[str, dict]], run: Calla
     result = run()
     for table, key, _ in touched:
         after = stored(table, key)
-        if after is not None and item_size(after.attrs) > MAX_ITEM_BYTES:
+        if after is not None and item_size(after.attrs) > ITEM_LIMIT_BYTES:
             for t, k, before in reversed(touched):
                 place(t, k, before)
             raise MockValidationException(message)

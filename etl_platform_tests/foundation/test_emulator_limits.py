@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from etl_platform.config import Settings
 from etl_platform.core.csv_profile.profiler import profile_csv
-from etl_platform.local.item_size import MAX_ITEM_BYTES, item_size, number_size
+from etl_platform.core.dynamodb_item_size import ITEM_LIMIT_BYTES, item_size, number_size
 from etl_platform.local.provision import apply_notifications
 from etl_platform.resources.dynamodb import serialize_item
 
@@ -72,16 +72,16 @@ def test_item_size_is_counted_as_aws_counts_it():
 
 def test_an_item_over_400_kb_is_refused_and_one_at_the_limit_accepted(ddb):
     profile = _profile("profile")  # moto's own count accepts it
-    assert MAX_ITEM_BYTES < item_size(profile) < 430_000
+    assert ITEM_LIMIT_BYTES < item_size(profile) < 430_000
     with pytest.raises(ClientError) as error:
         ddb.put_item(TableName=TABLE, Item=profile)
     assert _code_and_message(error) == ("ValidationException", "Item size has exceeded the maximum allowed size")
     assert "Item" not in ddb.get_item(TableName=TABLE, Key={"pk": {"S": "profile"}}, ConsistentRead=True)
 
     with pytest.raises(ClientError) as error:
-        ddb.put_item(TableName=TABLE, Item=_sized("over", MAX_ITEM_BYTES + 1))
+        ddb.put_item(TableName=TABLE, Item=_sized("over", ITEM_LIMIT_BYTES + 1))
     assert _code_and_message(error)[0] == "ValidationException"
-    ddb.put_item(TableName=TABLE, Item=_sized("at-limit", MAX_ITEM_BYTES))  # moto alone refuses it (its count)
+    ddb.put_item(TableName=TABLE, Item=_sized("at-limit", ITEM_LIMIT_BYTES))  # moto alone refuses it (its count)
 
 
 def test_an_update_growing_an_item_over_400_kb_is_refused_and_undone(ddb):
