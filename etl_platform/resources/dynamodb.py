@@ -20,6 +20,7 @@ from pydantic import Field
 from etl_platform.resources.connection import AwsConnection
 
 BATCH_WRITE_LIMIT = 25  # AWS rejects more per BatchWriteItem; moto accepts 26, so enforce it here
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -149,6 +150,24 @@ class DynamoTable(ConfigurableResource):
             else:
                 raise RuntimeError(f"{self.table_name}: items still unprocessed after {max_retries} retries")
         return len(items)
+
+    def batch_get(self, keys: list[dict[str, Any]], *, consistent: bool = True, max_retries: int = 8) -> list[dict[str, Any]]:
+        """The items of `keys` that exist (any order), 100 keys per BatchGetItem, unprocessed
+        keys retried with backoff; strongly consistent unless told otherwise."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {self.table_name: {
+                "Keys": [serialize_item(k) for k in keys[start : start + BATCH_GET_LIMIT]], "ConsistentRead": consistent}}
+            for attempt in range(max_retries + 1):
+                response = self._client.batch_get_item(RequestItems=pending)
+                found += [deserialize_item(i) for i in response["Responses"].get(self.table_name, [])]
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+            else:
+                raise RuntimeError(f"{self.table_name}: keys still unprocessed after {max_retries} retries")
+        return found
 
     def query(self, *, key_condition: str, values: dict[str, Any], names: dict[str, str] | None = None,
               index_name: str | None = None, limit: int | None = None, forward: bool = True,

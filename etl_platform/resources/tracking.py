@@ -125,8 +125,15 @@ class FileTrackingTable(DynamoTable):
             items += self.query(key_condition=condition, names={"#s": "status"}, values=values, index_name=self.status_index)
         return items
 
-    def pending_files(self, date_prefix: str | None = None) -> list[PendingFile]:
-        return [as_pending(i) for i in self.files_in_state("pending", date_prefix)]
+    def pending_files(self, date_prefix: str | None = None, *, confirmed: bool = False) -> list[PendingFile]:
+        """Pending files as the GSI lists them: candidates, some perhaps claimed already.
+        `confirmed` keeps only those a consistent read of the base table still shows
+        pending (and as stored now), for a decision such as minting a manifest."""
+        nominated = self.files_in_state("pending", date_prefix)
+        if confirmed:
+            keys = [{"date_prefix": i["date_prefix"], "file_key": i["file_key"]} for i in nominated]
+            nominated = [i for i in self.batch_get(keys) if str(i.get("status", "")).startswith("pending#")]
+        return [as_pending(i) for i in nominated]
 
     def claim(self, pending: PendingFile, manifest: str, now: float | None = None) -> dict[str, Any] | None:
         """pending#N -> manifested#N for `manifest`, only if still pending (atomic); the claimed

@@ -4,8 +4,8 @@ manifest document and what leaving a file out does to it."""
 from datetime import datetime
 
 from etl_platform.core.ingestion.manifests import (
-    ManifestThresholds, PendingFile, date_of_manifest, exclude_files, flush_reason, claimed_content, manifest_document,
-    manifest_id, select_for_claim,
+    ManifestThresholds, PendingFile, claim_in_order, claimed_content, date_of_manifest, exclude_files, flush_reason,
+    manifest_document, manifest_id,
 )
 
 THRESHOLDS = ManifestThresholds(max_files=3, max_bytes=1000, orphan_flush_seconds=60)
@@ -25,11 +25,22 @@ def test_a_date_flushes_by_count_bytes_or_age():
 
 
 def test_a_claim_takes_the_oldest_files_within_the_limits():
+    def claim_all(candidates, **held):
+        return [f.file_key for f in claim_in_order(candidates, THRESHOLDS, lambda f: f, **held)]
+
     files = [_file(n, first_seen=10 - n) for n in range(5)]
-    assert [f.file_key for f in select_for_claim(files, THRESHOLDS)] == ["f-4.ndjson", "f-3.ndjson", "f-2.ndjson"]
+    assert claim_all(files) == ["f-4.ndjson", "f-3.ndjson", "f-2.ndjson"]
     big = [_file(1, size=600, first_seen=1), _file(2, size=600, first_seen=2)]
-    assert [f.file_key for f in select_for_claim(big, THRESHOLDS)] == ["f-1.ndjson"]  # bytes, but never empty
-    assert [f.file_key for f in select_for_claim([_file(9, size=5000)], THRESHOLDS)] == ["f-9.ndjson"]
+    assert claim_all(big) == ["f-1.ndjson"]  # bytes, but never empty
+    assert claim_all([_file(9, size=5000)]) == ["f-9.ndjson"]
+    assert claim_all(files, held_files=2, held_bytes=200) == ["f-4.ndjson"]  # what a resumed claim holds counts
+
+
+def test_a_stale_nomination_takes_no_room_in_the_manifest():
+    files = [_file(n, first_seen=n) for n in range(6)]
+    taken_elsewhere = {"f-0.ndjson", "f-1.ndjson", "f-3.ndjson"}  # the GSI still lists them as pending
+    won = claim_in_order(files, THRESHOLDS, lambda f: None if f.file_key in taken_elsewhere else f.file_key)
+    assert won == ["f-2.ndjson", "f-4.ndjson", "f-5.ndjson"]
 
 
 def test_manifest_ids_and_documents():

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
+
+T = TypeVar("T")
 
 MANIFEST_ID_FORMAT = "batch-{sequence:04d}-{day}-{time}"
 
@@ -60,16 +62,22 @@ def manifests_needed(pending: list[PendingFile], thresholds: ManifestThresholds)
     return max(1, len(pending) // thresholds.max_files)
 
 
-def select_for_claim(pending: Iterable[PendingFile], thresholds: ManifestThresholds) -> list[PendingFile]:
-    """Oldest first, up to the file and byte limits (always at least one file)."""
-    chosen: list[PendingFile] = []
-    total = 0
-    for candidate in sorted(pending, key=lambda f: (f.first_seen, f.file_key)):
-        if chosen and (len(chosen) >= thresholds.max_files or total + candidate.size > thresholds.max_bytes):
+def claim_in_order(candidates: Iterable[PendingFile], thresholds: ManifestThresholds,
+                   claim: Callable[[PendingFile], T | None], *, held_files: int = 0, held_bytes: int = 0) -> list[T]:
+    """Claim candidates oldest first until the manifest is full: `max_files` files (with the
+    `held_files` it holds already) and `max_bytes` bytes (always at least one file). A
+    candidate whose claim fails (a stale nomination: claimed elsewhere meanwhile) takes no
+    room, so the next one is tried. Returns what the successful claims returned."""
+    won: list[T] = []
+    files, total = held_files, held_bytes
+    for candidate in sorted(candidates, key=lambda f: (f.first_seen, f.file_key)):
+        if files >= thresholds.max_files or (files and total + candidate.size > thresholds.max_bytes):
             break
-        chosen.append(candidate)
-        total += candidate.size
-    return chosen
+        claimed = claim(candidate)
+        if claimed is not None:
+            won.append(claimed)
+            files, total = files + 1, total + candidate.size
+    return won
 
 
 def manifest_key(manifest: str) -> str:

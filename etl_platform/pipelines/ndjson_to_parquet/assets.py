@@ -20,7 +20,8 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.manifests import (
-    date_of_manifest, exclude_files, manifest_document, manifest_key, output_prefix, rejects_key, select_for_claim,
+    claim_in_order,
+    date_of_manifest, exclude_files, manifest_document, manifest_key, output_prefix, rejects_key,
 )
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
@@ -62,11 +63,11 @@ def build_ndjson_assets(settings: Settings):
         # candidates lags writes, so nothing is built from it directly.
         items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
         if not reused:
-            candidates = select_for_claim(tracking_table.pending_files(date_of_manifest(manifest)), thresholds_from(settings))
-            budget = candidates[:max(0, ingestion.manifest_max_files - len(items))]
-            won = [item for item in (tracking_table.claim(f, manifest) for f in budget) if item is not None]
+            candidates = tracking_table.pending_files(date_of_manifest(manifest))
+            won = claim_in_order(candidates, thresholds_from(settings), lambda f: tracking_table.claim(f, manifest),
+                                 held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()))
             items.update((i["file_key"], i) for i in won)
-            context.log.info(f"{manifest}: claimed {len(won)} of {len(budget)} candidate files")
+            context.log.info(f"{manifest}: claimed {len(won)} files ({len(candidates)} candidates)")
         files = [as_pending(i) for i in sorted(items.values(), key=file_order)]
         document = manifest_document(manifest, files, record.get("created_at", iso_utc()))
         key = manifest_key(manifest)

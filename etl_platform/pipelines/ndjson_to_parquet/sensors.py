@@ -66,7 +66,7 @@ def plan_manifests(tracking: FileTrackingTable, settings: Settings, now: float) 
     """(manifest id, date, reason) of each manifest to start now."""
     thresholds = thresholds_from(settings)
     by_date = defaultdict(list)
-    for pending in tracking.pending_files():
+    for pending in tracking.pending_files(confirmed=True):
         by_date[pending.date_prefix].append(pending)
     planned = []
     for date_prefix, files in sorted(by_date.items()):
