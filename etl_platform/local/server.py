@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from moto.sqs.models import sqs_backends  # noqa: E402
 
 from etl_platform.config import Settings  # noqa: E402
+from etl_platform.local.iam_mode import install as install_iam_mode  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
 from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
@@ -82,7 +83,7 @@ def _attribute(value: dict) -> dict:
     return keep
 
 
-def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
+def serve(settings: Settings, port: int, snapshot_interval: float, iam: bool = False) -> None:
     # ThreadedMotoServer waits forever if its thread cannot bind: find out first.
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does: TIME_WAIT is fine
@@ -91,10 +92,12 @@ def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
         except OSError as exc:
             raise SystemExit(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; set ETL_LOCAL_PORT to a free port")
     serialize_dynamodb()
+    # IAM mode: enforcement on before the first request; this process then acts as the admin.
+    admin = install_iam_mode(settings.account_id) if iam else None
     server = ThreadedMotoServer("127.0.0.1", port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
-    settings = replace(settings, endpoint_url=f"http://{host}:{bound_port}")
+    settings = replace(settings, endpoint_url=f"http://{host}:{bound_port}", credentials=admin)
     snapshot = Snapshot(settings)
 
     provision(settings, notifications=False)
@@ -109,6 +112,8 @@ def serve(settings: Settings, port: int, snapshot_interval: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     state = {"endpoint": settings.endpoint_url, "pid": os.getpid(), "port": bound_port, "started_at": time.time()}
+    if admin:
+        state["admin_credentials"] = admin.client_kwargs()
     settings.endpoint_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = settings.endpoint_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(state))
@@ -142,6 +147,7 @@ def main() -> None:
         "--snapshot-interval", type=float,
         help="seconds between snapshots; 0 saves only on stop, -1 never saves (tests)",
     )
+    parser.add_argument("--iam", action="store_true", help="enforce IAM policies (admin keys in the state file)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -150,7 +156,7 @@ def main() -> None:
         settings = replace(settings, state_dir=args.state_dir)
     port = settings.local_port if args.port is None else args.port
     interval = settings.snapshot_interval_seconds if args.snapshot_interval is None else args.snapshot_interval
-    serve(replace(settings, endpoint_url=None), port, interval)
+    serve(replace(settings, endpoint_url=None), port, interval, iam=args.iam)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from dagster import ConfigurableResource, PipesClientCompletedInvocation, PipesS
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from pydantic import Field
 
-from etl_platform.aws import EMULATOR_CREDENTIALS
 from etl_platform.config import Settings
 from etl_platform.resources.connection import AwsConnection
 
@@ -91,7 +90,7 @@ class GlueJobRunner(ConfigurableResource):
         }
         if self.connection.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.connection.endpoint_url
-            env["AWS_ACCESS_KEY_ID"] = EMULATOR_CREDENTIALS["aws_access_key_id"]
-            env["AWS_SECRET_ACCESS_KEY"] = EMULATOR_CREDENTIALS["aws_secret_access_key"]
+            env.pop("AWS_SESSION_TOKEN", None)
+            env.update(self.connection.subprocess_credentials())
         context.log.info("local Glue runner: %s", " ".join(command))
         return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=project_root)
