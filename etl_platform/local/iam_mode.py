@@ -12,10 +12,15 @@ make the check meaningless for this platform (see `iam_policy` for the pure rule
 - DynamoDB, SNS, Glue and SQS requests are checked against the table/index, topic, job
   or queue ARN they name (moto checks the first three, and GetQueueUrl, against `"*"`),
   each table of a batch request;
+- SQS batch operations need the IAM action AWS checks for them (sqs:DeleteMessage for
+  DeleteMessageBatch...), not their own name, which no valid policy can grant;
 - AssumeRole evaluates the role's trust policy (moto's crashes on service principals):
   the admin stands in for the service a trust policy names;
 - CopyObject and UploadPartCopy also need s3:GetObject on the source, as on AWS (moto
-  checks s3:PutObject on the destination only).
+  checks s3:PutObject on the destination only);
+- a presigned S3 URL is checked against its signer's policies and its expiry (moto fails
+  it with a server error, as it looks for an Authorization header). Its signature is not
+  verified.
 
 What moto still does not evaluate is listed in the README ("How the local stack proves IAM").
 """
@@ -25,18 +30,21 @@ from __future__ import annotations
 import json
 import secrets
 import string
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import parse_qs, urlparse
 
 from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.dynamodb.responses import DynamoHandler
 from moto.glue.responses import GlueResponse
-from moto.iam.access_control import IAMRequestBase
+from moto.iam.access_control import CreateAccessKeyFailure, IAMRequestBase, S3IAMRequest, create_access_key
 from moto.iam.models import iam_backends
 from moto.moto_api._internal.models import MotoAPIBackend
 from moto.s3.responses import S3Response
 from moto.sns.responses import SNSResponse
 from moto.sqs.responses import SQSResponse
+from moto.utilities.utils import get_partition
 
 from etl_platform.config import AwsCredentials
 from etl_platform.local import iam_policy
@@ -65,7 +73,9 @@ def install(account_id: str) -> AwsCredentials:
         r._get_param("QueueUrl"), r._get_param("QueueName"), r.region, r.current_account))
     _resolve_resources(GlueResponse, lambda r: iam_policy.glue_resources(_json_params(r), r.region, r.current_account))
     _evaluate_trust_policies()
+    _authorize_batch_operations_as_their_actions()
     _check_copy_sources()
+    _authorize_presigned_requests()
     moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     return admin
 
@@ -133,6 +143,16 @@ def _evaluate_trust_policies() -> None:
     IAMRequestBase._check_role_trust_relationship = check_trust  # type: ignore[method-assign]
 
 
+def _authorize_batch_operations_as_their_actions() -> None:
+    original = IAMRequestBase.__init__
+
+    def init(self: IAMRequestBase, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._action = iam_policy.iam_action(self._action)
+
+    IAMRequestBase.__init__ = init  # type: ignore[method-assign]
+
+
 def _check_copy_sources() -> None:
     original = S3Response._key_response_put
 
@@ -145,3 +165,40 @@ def _check_copy_sources() -> None:
         return original(self, query, key_name)
 
     S3Response._key_response_put = key_response_put  # type: ignore[method-assign]
+
+
+class _PresignedS3Request(S3IAMRequest):
+    """An S3 request authenticated by query parameters (a presigned URL): the identity
+    comes from X-Amz-Credential (and X-Amz-Security-Token for a role session)."""
+
+    def __init__(self, account_id: str, query: dict[str, list[str]], action: str, data: dict) -> None:
+        self.account_id, self._data = account_id, data
+        key_id, _, region, service, _ = query["X-Amz-Credential"][0].split("/")
+        self._region, self._service, self._action = region, service, f"{service}:{action}"
+        token = query.get("X-Amz-Security-Token", [None])[0]
+        try:
+            self._access_key = create_access_key(
+                account_id=account_id, partition=get_partition(region), access_key_id=key_id,
+                headers={"X-Amz-Security-Token": token} if token else {},
+            )
+        except CreateAccessKeyFailure as failure:
+            self._raise_invalid_access_key(failure.reason)
+        signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        if datetime.now(timezone.utc) > signed_at + timedelta(seconds=int(query.get("X-Amz-Expires", ["0"])[0])):
+            self._raise_access_denied()  # AWS: "Request has expired"
+
+
+def _authorize_presigned_requests() -> None:
+    original = S3Response._authenticate_and_authorize_s3_action
+
+    def authorize(self: S3Response, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        query = parse_qs(urlparse(self.uri).query)
+        enforced = ActionAuthenticatorMixin.request_count >= moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
+        if not enforced or "Authorization" in self.headers or "X-Amz-Credential" not in query:
+            original(self, bucket_name, key_name)
+            return
+        arn = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+        request = _PresignedS3Request(self.current_account, query, self._get_action(), self.data)
+        request.check_action_permitted(f"arn:{get_partition(self.region)}:s3:::{arn}")
+
+    S3Response._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign]

@@ -51,6 +51,21 @@ def trust_allows(trust_policy: dict, caller_arn: str, service_stand_in_arn: str 
     return allowed
 
 
+# API operations authorized as another IAM action (AWS: "you cannot set permissions
+# explicitly for SendMessageBatch, DeleteMessageBatch, or ChangeMessageVisibilityBatch").
+# moto checks the operation's own name, which no valid policy can grant.
+IAM_ACTION_OF_OPERATION = {
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+
+
+def iam_action(operation: str) -> str:
+    """The IAM action that authorizes `service:Operation`."""
+    return IAM_ACTION_OF_OPERATION.get(operation, operation)
+
+
 def _arn(service: str, region: str, account: str, resource: str) -> str:
     return f"arn:aws:{service}:{region}:{account}:{resource}"
 
