@@ -69,7 +69,8 @@ def test_pipeline_a_api_and_sensor_under_the_runtime_role(admin, runtime):
         assert triggered.status_code == 202, triggered.text
         job = _wait_for_status(client, job_id, {"COMPLETED", "FAILED"})
         assert job["status"] == "COMPLETED", job
-        assert client.get("/jobs", params={"status": "COMPLETED"}).json()["jobs"][0]["jobId"] == job_id
+        assert client.get("/jobs", params={"status": "COMPLETED"}).json()["jobs"][0]["jobId"] == job_id  # the GSI
+        assert [j["jobId"] for j in client.get("/jobs").json()["jobs"]] == [job_id]  # a scan
         assert len(client.get(f"/jobs/{job_id}/preview").json()["records"]) == 10
         download = client.get(f"/download/{job_id}").json()["downloadUrl"]
         assert len(httpx.get(download, timeout=30).content.splitlines()) == 40  # presigned by the runtime role
