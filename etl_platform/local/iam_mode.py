@@ -22,12 +22,16 @@ make the check meaningless for this platform (see `iam_policy` for the pure rule
   it with a server error, as it looks for an Authorization header). Its signature is not
   verified.
 
+Each decision is logged at DEBUG (`emulator.log`): what a role really uses, for pruning
+a policy to least privilege.
+
 What moto still does not evaluate is listed in the README ("How the local stack proves IAM").
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import string
 from datetime import datetime, timedelta, timezone
@@ -49,6 +53,7 @@ from moto.utilities.utils import get_partition
 from etl_platform.config import AwsCredentials
 from etl_platform.local import iam_policy
 
+log = logging.getLogger(__name__)
 ADMIN_USER = "etl-platform-emulator-admin"
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
@@ -73,6 +78,7 @@ def install(account_id: str) -> AwsCredentials:
         r._get_param("QueueUrl"), r._get_param("QueueName"), r.region, r.current_account))
     _resolve_resources(GlueResponse, lambda r: iam_policy.glue_resources(_json_params(r), r.region, r.current_account))
     _evaluate_trust_policies()
+    _log_decisions()
     _authorize_batch_operations_as_their_actions()
     _check_copy_sources()
     _authorize_presigned_requests()
@@ -141,6 +147,21 @@ def _evaluate_trust_policies() -> None:
         return iam_policy.trust_allows(policy, self._access_key.arn, admin_arn(_installed["account_id"]))
 
     IAMRequestBase._check_role_trust_relationship = check_trust  # type: ignore[method-assign]
+
+
+def _log_decisions() -> None:
+    """Each authorization decision, at DEBUG: what a role really uses (least privilege)."""
+    original = IAMRequestBase.check_action_permitted
+
+    def check(self: IAMRequestBase, resource: str) -> None:
+        try:
+            original(self, resource)
+        except Exception:
+            log.debug("DENY %s %s %s", self._access_key.arn, self._action, resource)
+            raise
+        log.debug("ALLOW %s %s %s", self._access_key.arn, self._action, resource)
+
+    IAMRequestBase.check_action_permitted = check  # type: ignore[method-assign]
 
 
 def _authorize_batch_operations_as_their_actions() -> None:

@@ -151,6 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("etl_platform.local.iam_mode").setLevel(logging.DEBUG)  # IAM mode: each decision
     settings = Settings.from_env()
     if args.state_dir:
         settings = replace(settings, state_dir=args.state_dir)
