@@ -74,13 +74,15 @@ def test_dynamodb_is_checked_per_table_and_index(admin):
 def test_sns_glue_and_sqs_are_checked_per_resource(admin):
     names = admin.names
     topic = _arn("sns", names.alerts_topic)
+    other = client_for(admin, "sns").create_topic(Name="another-topic")["TopicArn"]
     probe = _probe(admin, [
-        {"Effect": "Allow", "Action": "sns:Publish", "Resource": _arn("sns", "another-topic")},
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic},
         {"Effect": "Allow", "Action": "glue:GetJobRuns", "Resource": _arn("glue", f"job/{names.parquet_to_json_glue_job}")},
         {"Effect": "Allow", "Action": "sqs:GetQueueUrl", "Resource": _arn("sqs", names.file_events_queue)},
         {"Effect": "Allow", "Action": "sqs:DeleteMessage", "Resource": _arn("sqs", names.file_events_queue)},
     ])
-    _refused(lambda: client_for(probe, "sns").publish(TopicArn=topic, Message="x"))
+    client_for(probe, "sns").publish(TopicArn=topic, Message="x")
+    _refused(lambda: client_for(probe, "sns").publish(TopicArn=other, Message="x"))
     glue = client_for(probe, "glue")
     glue.get_job_runs(JobName=names.parquet_to_json_glue_job)
     _refused(lambda: glue.get_job_runs(JobName=names.ndjson_glue_job))
