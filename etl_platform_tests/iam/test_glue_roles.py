@@ -23,6 +23,7 @@ from etl_platform_tests.iam.glue_scripts import run_glue_script
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 from glue_jobs import ndjson_to_parquet as ndjson_job  # noqa: E402
+from glue_jobs import parquet_to_json as parquet_job  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +50,18 @@ def test_parquet_to_json_runs_under_its_role(admin):
     assert outcome["status"] == "SUCCEEDED" and outcome["rows"] == 500, outcome
     body = client_for(admin, "s3").get_object(Bucket=names.jobs_output_bucket, Key="output/job-1/data.ndjson")["Body"].read()
     assert len(body.splitlines()) == 500
+
+
+def test_parquet_to_json_aborts_a_failed_output_under_its_role(admin):
+    """A conversion failing mid-way aborts its multipart upload: no orphaned parts."""
+    bucket = admin.names.jobs_output_bucket
+    glue_s3 = client_for(as_role(admin, "ParquetToJsonGlueRole"), "s3")
+    with pytest.raises(RuntimeError, match="mid-way"):
+        with parquet_job.S3MultipartSink(glue_s3, bucket, "output/job-2/data.ndjson", part_size=parquet_job.MIN_PART_SIZE) as sink:
+            sink.write(b"x" * parquet_job.MIN_PART_SIZE)  # the first part goes up
+            sink._parts[-1].result()
+            raise RuntimeError("conversion failed mid-way")
+    assert client_for(admin, "s3").list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_parquet_to_json_role_reads_no_other_bucket(admin):
