@@ -17,12 +17,13 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from botocore.exceptions import ClientError
 from dagster import DagsterInstance, Definitions
 from fastapi.testclient import TestClient
 
 from etl_platform.api.app import create_app
 from etl_platform.api.launcher import InProcessLauncher
-from etl_platform.aws import client_for
+from etl_platform.aws import client_for, make_client
 from etl_platform.local.iam_session import as_role
 from etl_platform.pipelines.csv_profile import csv_profile_definitions
 from etl_platform.pipelines.ndjson_to_parquet import operations
@@ -140,6 +141,27 @@ def test_pipeline_b_glue_path_starts_runs_under_the_runtime_role(admin, runtime)
     assert "ended without reporting its result" in error, error  # not AccessDenied
     runs = client_for(admin, "glue").get_job_runs(JobName=admin.names.ndjson_glue_job)["JobRuns"]
     assert len(runs) == 1
+    # What PipesGlueClient calls when the Dagster run is cancelled. moto implements no
+    # BatchStopJobRun: once authorized it answers 500; refused, it answers 403.
+    glue = make_client("glue", region=runtime.region, endpoint_url=runtime.endpoint_url, max_attempts=1,
+                       credentials=runtime.credentials.client_kwargs())
+    with pytest.raises(ClientError) as stop:
+        glue.batch_stop_job_run(JobName=admin.names.ndjson_glue_job, JobRunIds=[runs[0]["Id"]])
+    assert stop.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500, stop.value
+
+
+@pytest.mark.parametrize("role, bucket, key", [
+    ("DagsterRuntimeRole", "jobs_input_bucket", "uploads/job-3/big.parquet"),  # s3transfer, a failed API upload
+    ("NdjsonGlueRole", "parquet_output_bucket", "tmp/batch-0001-20260601-000000/part-00000.snappy.parquet"),  # Spark's committer
+])
+def test_failed_multipart_uploads_can_be_aborted(admin, role, bucket, key):
+    """Only failure paths abort a multipart upload; left behind, its parts are billed until
+    the lifecycle rule removes them a day later."""
+    s3 = client_for(as_role(admin, role), "s3")
+    bucket = getattr(admin.names, bucket)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+    assert client_for(admin, "s3").list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_pipeline_c_sensor_and_run_under_the_runtime_role(admin, runtime):
