@@ -2,7 +2,9 @@
 
 Against an emulator (an `endpoint_url` is set) clients use path-style S3 addressing and
 fixed dummy credentials, so no real AWS credential can ever be sent to a local endpoint;
-against AWS they use the default credential chain. S3 always signs with SigV4, which
+against AWS they use the default credential chain. Explicit credentials
+(`Settings.credentials`) replace both: the IAM-enforced emulator only answers keys it
+issued, so the platform then signs as the template role it was handed. S3 always signs with SigV4, which
 presigned URLs need. Retries use botocore's "standard" mode.
 """
 
@@ -57,4 +59,5 @@ def client_for(settings: Settings, service: str) -> Any:
         region=settings.region,
         endpoint_url=settings.endpoint_url,
         max_attempts=settings.aws_max_attempts,
+        credentials=settings.credentials.client_kwargs() if settings.credentials else None,
     )

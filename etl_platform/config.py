@@ -224,6 +224,38 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
+class AwsCredentials:
+    """An explicit identity for every client the platform builds (`Settings.credentials`).
+
+    Unset, clients use dummy keys against an emulator and the default chain on AWS. Set,
+    they sign with these keys: the IAM-enforced local stack hands the platform the
+    session of the role the template gives it, so a permission the template lacks fails.
+    Not read from the environment: the keys are short-lived and come from STS.
+    """
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def client_kwargs(self) -> dict[str, str]:
+        """The keyword arguments boto3's `client()` takes."""
+        kwargs = {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key}
+        if self.session_token:
+            kwargs["aws_session_token"] = self.session_token
+        return kwargs
+
+    def environ(self) -> dict[str, str]:
+        """The same identity as the environment variables boto3 reads (Glue subprocesses)."""
+        env = {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key}
+        if self.session_token:
+            env["AWS_SESSION_TOKEN"] = self.session_token
+        return env
+
+    def __repr__(self) -> str:  # never print a secret into a log
+        return f"AwsCredentials(access_key_id={self.access_key_id!r}, ...)"
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: Mode = "local"
     env: Env = "dev"
@@ -231,6 +263,7 @@ class Settings:
     account_id: str = LOCAL_ACCOUNT_ID
     endpoint_url: str | None = None
     aws_max_attempts: int = 5
+    credentials: AwsCredentials | None = None  # None: dummy keys (emulator) or the default chain (AWS)
     project_root: Path = PROJECT_ROOT
     state_dir: Path = PROJECT_ROOT / ".etl-platform"
     local_port: int = DEFAULT_LOCAL_PORT

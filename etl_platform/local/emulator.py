@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl_platform.aws import client_for
-from etl_platform.config import Settings
+from etl_platform.config import AwsCredentials, Settings
 from etl_platform.local.provision import provision
 from etl_platform.local.snapshot import Snapshot, SnapshotSummary
 from etl_platform.glue_artifacts import upload_glue_scripts
@@ -29,6 +29,13 @@ class EmulatorState:
     pid: int
     port: int
     started_at: float
+    admin_credentials: dict | None = None  # IAM mode: the keys that may provision and wipe
+
+    def live_settings(self, settings: Settings) -> Settings:
+        """`settings` pointed at this emulator, as its admin when IAM is enforced."""
+        creds = self.admin_credentials
+        admin = AwsCredentials(creds["aws_access_key_id"], creds["aws_secret_access_key"]) if creds else None
+        return settings.with_overrides(endpoint_url=self.endpoint, credentials=admin or settings.credentials)
 
 
 def running_state(settings: Settings) -> EmulatorState | None:
@@ -43,11 +50,12 @@ def running_state(settings: Settings) -> EmulatorState | None:
 
 
 def up(settings: Settings, *, port: int | None = None, snapshot_interval: float | None = None,
-       timeout: float = 120.0, strict: dict[str, object] | None = None) -> EmulatorState:
+       timeout: float = 120.0, strict: dict[str, object] | None = None, iam: bool = False) -> EmulatorState:
     """Start the emulator in the background (or return the one already running).
 
     `strict` switches strict modes on at start, as `server.py`'s flags:
-    {"read_lag": 2.0, "expiry": True, "strict_limits": True, "sweep_interval": 1.0}.
+    {"read_lag": 2.0, "expiry": True, "strict_limits": True, "sweep_interval": 1.0};
+    `iam` enforces IAM policies (README, "How the local stack proves IAM").
     """
     current = running_state(settings)
     if current:
@@ -59,6 +67,8 @@ def up(settings: Settings, *, port: int | None = None, snapshot_interval: float 
     if snapshot_interval is not None:
         command += ["--snapshot-interval", str(snapshot_interval)]
     command += strict_flags(strict or {})
+    if iam:
+        command.append("--iam")
     env = {**os.environ, "ETL_ENV": settings.env, "ETL_REGION": settings.region}
     env.pop("ETL_ENDPOINT_URL", None)
     log_file = open(settings.state_dir / "emulator.log", "ab")
@@ -128,7 +138,7 @@ def reset(settings: Settings) -> None:
     if state:
         request = urllib.request.Request(f"{state.endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(request, timeout=30).close()
-        live = settings.with_overrides(endpoint_url=state.endpoint)
+        live = state.live_settings(settings)
         template = provision(live)
         upload_glue_scripts(live, template)
 
@@ -142,7 +152,7 @@ def status(settings: Settings) -> dict:
         "last_snapshot": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(summary.saved_at)) if summary else None,
     }
     if state:
-        live = settings.with_overrides(endpoint_url=state.endpoint)
+        live = state.live_settings(settings)
         report.update(
             endpoint=state.endpoint,
             pid=state.pid,

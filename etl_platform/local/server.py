@@ -41,6 +41,7 @@ from etl_platform.local.dynamo_items import LOCK as _dynamodb_lock  # noqa: E402
 from etl_platform.local.expiry import install_expiry  # noqa: E402
 from etl_platform.local.lagged_reads import install_lagged_reads  # noqa: E402
 from etl_platform.local.limits import install_limits  # noqa: E402
+from etl_platform.local.iam_mode import install as install_iam_mode  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
 from etl_platform.local import post_policy  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
@@ -121,7 +122,8 @@ def _attribute(value: dict) -> dict:
     return keep
 
 
-def serve(settings: Settings, port: int, snapshot_interval: float, modes: StrictModes = StrictModes()) -> None:
+def serve(settings: Settings, port: int, snapshot_interval: float, modes: StrictModes = StrictModes(),
+          iam: bool = False) -> None:
     # ThreadedMotoServer waits forever if its thread cannot bind: find out first.
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does: TIME_WAIT is fine
@@ -132,10 +134,12 @@ def serve(settings: Settings, port: int, snapshot_interval: float, modes: Strict
     install_strict_modes(modes)
     serialize_dynamodb()
     post_policy.install()  # presigned POSTs: size limit, signature, expiry, as S3 checks them
+    # IAM mode: enforcement on before the first request; this process then acts as the admin.
+    admin = install_iam_mode(settings.account_id) if iam else None
     server = ThreadedMotoServer("127.0.0.1", port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
-    settings = replace(settings, endpoint_url=f"http://{host}:{bound_port}")
+    settings = replace(settings, endpoint_url=f"http://{host}:{bound_port}", credentials=admin)
     snapshot = Snapshot(settings, restore_identity=partial(restore_identity, settings.account_id))
 
     provision(settings, notifications=False)
@@ -150,6 +154,8 @@ def serve(settings: Settings, port: int, snapshot_interval: float, modes: Strict
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     state = {"endpoint": settings.endpoint_url, "pid": os.getpid(), "port": bound_port, "started_at": time.time()}
+    if admin:
+        state["admin_credentials"] = admin.client_kwargs()
     settings.endpoint_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = settings.endpoint_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(state))
@@ -191,16 +197,18 @@ def main() -> None:
     parser.add_argument("--sweep-interval", type=float, default=defaults.sweep_interval, metavar="SECONDS")
     parser.add_argument("--strict-limits", action=argparse.BooleanOptionalAction, default=defaults.strict_limits,
                         help="enforce AWS limits moto lacks (item size, batch size, message size, queue policy)")
+    parser.add_argument("--iam", action="store_true", help="enforce IAM policies (admin keys in the state file)")
     args = parser.parse_args()
     modes = StrictModes(args.read_lag, args.expiry, args.sweep_interval, args.strict_limits)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("etl_platform.local.iam_mode").setLevel(logging.DEBUG)  # IAM mode: each decision
     settings = Settings.from_env()
     if args.state_dir:
         settings = replace(settings, state_dir=args.state_dir)
     port = settings.local_port if args.port is None else args.port
     interval = settings.snapshot_interval_seconds if args.snapshot_interval is None else args.snapshot_interval
-    serve(replace(settings, endpoint_url=None), port, interval, modes)
+    serve(replace(settings, endpoint_url=None), port, interval, modes, iam=args.iam)
 
 
 if __name__ == "__main__":

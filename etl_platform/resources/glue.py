@@ -29,7 +29,6 @@ from dagster import ConfigurableResource, PipesClientCompletedInvocation, PipesS
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from pydantic import Field
 
-from etl_platform.aws import EMULATOR_CREDENTIALS
 from etl_platform.config import Settings
 from etl_platform.glue_artifacts import CORE_ZIP_NAME, build_core_zip
 from etl_platform.glue_runtimes import CACHE_ROOT, UnknownRuntime, built_python, runtimes
@@ -110,8 +109,8 @@ class GlueJobRunner(ConfigurableResource):
         }
         if self.connection.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.connection.endpoint_url
-            env["AWS_ACCESS_KEY_ID"] = EMULATOR_CREDENTIALS["aws_access_key_id"]
-            env["AWS_SECRET_ACCESS_KEY"] = EMULATOR_CREDENTIALS["aws_secret_access_key"]
+            env.pop("AWS_SESSION_TOKEN", None)
+            env.update(self.connection.subprocess_credentials())
         with tempfile.TemporaryDirectory(prefix="glue-local-") as scratch:
             if python:
                 # As on Glue: etl_platform.core from the --extra-py-files zip, nothing else of the
