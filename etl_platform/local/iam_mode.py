@@ -82,6 +82,7 @@ def install(account_id: str) -> AwsCredentials:
     _authorize_batch_operations_as_their_actions()
     _check_copy_sources()
     _authorize_presigned_requests()
+    _authorize_object_versions_as_aws_does()
     moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     return admin
 
@@ -123,6 +124,27 @@ def _resolve_resources(handler: type, resources: Callable[[Any], list[str]]) -> 
             check(self, arn)
 
     handler._authenticate_and_authorize_normal_action = authorize  # type: ignore[attr-defined]
+
+
+# What AWS checks for a request on one version of an object, where moto checks the
+# action of the current version (moto maps GET and DELETE with versionId already).
+VERSION_ACTIONS = {
+    "GetObject": "GetObjectVersion",  # HEAD ?versionId=
+    "GetObjectTagging": "GetObjectVersionTagging",
+    "PutObjectTagging": "PutObjectVersionTagging",
+    "GetObjectAcl": "GetObjectVersionAcl",
+}
+
+
+def _authorize_object_versions_as_aws_does() -> None:
+    set_action = S3Response._set_action
+
+    def versioned(self: S3Response, action_resource_type: str, method: str, querystring: dict[str, Any]) -> None:
+        set_action(self, action_resource_type, method, querystring)
+        if action_resource_type == "KEY" and "versionId" in querystring:
+            self.data["Action"] = VERSION_ACTIONS.get(self.data["Action"], self.data["Action"])
+
+    S3Response._set_action = versioned  # type: ignore[method-assign]
 
 
 def _json_params(response: Any) -> dict:
@@ -204,6 +226,8 @@ class _PresignedS3Request(S3IAMRequest):
             )
         except CreateAccessKeyFailure as failure:
             self._raise_invalid_access_key(failure.reason)
+        if "X-Amz-Date" not in query:  # a POST form: its policy's expiration was checked already
+            return
         signed_at = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         if datetime.now(timezone.utc) > signed_at + timedelta(seconds=int(query.get("X-Amz-Expires", ["0"])[0])):
             self._raise_access_denied()  # AWS: "Request has expired"
@@ -215,6 +239,14 @@ def _authorize_presigned_requests() -> None:
     def authorize(self: S3Response, bucket_name: str | None = None, key_name: str | None = None) -> None:
         query = parse_qs(urlparse(self.uri).query)
         enforced = ActionAuthenticatorMixin.request_count >= moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
+        form = getattr(self, "post_form", None)  # a form upload post_policy verified (signature, expiry)
+        if enforced and "Authorization" not in self.headers and form and "x-amz-credential" in form:
+            signer = {"X-Amz-Credential": [form["x-amz-credential"]]}
+            if form.get("x-amz-security-token"):
+                signer["X-Amz-Security-Token"] = [form["x-amz-security-token"]]
+            request = _PresignedS3Request(self.current_account, signer, "PutObject", self.data)
+            request.check_action_permitted(f"arn:{get_partition(self.region)}:s3:::{bucket_name}/{form.get('key', '')}")
+            return
         if not enforced or "Authorization" in self.headers or "X-Amz-Credential" not in query:
             original(self, bucket_name, key_name)
             return

@@ -154,6 +154,13 @@ def _known_secret(access_key: str) -> str | None:
                 for key in user.access_keys:
                     if key.access_key_id == access_key:
                         return key.secret_access_key
+    from moto.sts.models import sts_backends
+
+    for account in list(sts_backends.values()):  # sessions of assumed roles (the IAM mode's roles)
+        for backend in list(account.values()):
+            assumed = backend.get_assumed_role_from_access_key(access_key)
+            if assumed is not None:
+                return assumed.secret_access_key
     return None
 
 
@@ -178,6 +185,7 @@ def install() -> None:
                 check_post_upload(form, bucket=bucket_name, size=size, secret_for=_known_secret)
             except PolicyViolation as refused:
                 return refused.status, {"Content-Type": "application/xml"}, refused.xml()
+            self.post_form = {k.lower(): v for k, v in form.items()}  # verified: the IAM mode reads its signer
         return original(self, request, bucket_name)
 
     checked.checks_post_policy = True  # type: ignore[attr-defined]

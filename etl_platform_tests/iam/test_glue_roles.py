@@ -38,11 +38,11 @@ def _parquet(rows: int) -> bytes:
 def test_parquet_to_json_runs_under_its_role(admin):
     names = admin.names
     key = "uploads/job-1/data.parquet"
-    client_for(admin, "s3").put_object(Bucket=names.jobs_input_bucket, Key=key, Body=_parquet(500))
+    version = client_for(admin, "s3").put_object(Bucket=names.jobs_input_bucket, Key=key, Body=_parquet(500))["VersionId"]
     run = run_glue_script(
         as_role(admin, "DagsterRuntimeRole"), as_role(admin, "ParquetToJsonGlueRole", "glue-parquet-to-json"),
         "parquet_to_json.py",
-        {"input_path": f"s3://{names.jobs_input_bucket}/{key}",
+        {"input_path": f"s3://{names.jobs_input_bucket}/{key}", "input_version": version,  # as the asset passes it
          "output_path": f"s3://{names.jobs_output_bucket}/output/job-1/data.ndjson"},
     )
     assert run.returncode == 0, run.output
@@ -80,9 +80,9 @@ def _land(admin, date: str, files: dict[str, list[str]]) -> dict:
     entries = []
     for name, lines in files.items():
         key = f"landing/ndjson/{date}/{name}"
-        etag = s3.put_object(Bucket=names.ndjson_input_bucket, Key=key, Body=("\n".join(lines) + "\n").encode())["ETag"]
+        put = s3.put_object(Bucket=names.ndjson_input_bucket, Key=key, Body=("\n".join(lines) + "\n").encode())
         entries.append({"s3_uri": f"s3://{names.ndjson_input_bucket}/{key}", "file_key": key, "size": 0,
-                        "etag": etag.strip('"')})
+                        "etag": put["ETag"].strip('"'), "version_id": put["VersionId"]})
     manifest_id = f"batch-0001-{date.replace('-', '')}-000000"
     document = {"manifest_id": manifest_id, "date_prefix": date, "files": entries}
     s3.put_object(Bucket=names.manifest_bucket, Key=manifests.manifest_key(manifest_id), Body=json.dumps(document).encode())

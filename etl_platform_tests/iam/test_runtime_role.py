@@ -23,8 +23,10 @@ from fastapi.testclient import TestClient
 
 from etl_platform.api.app import create_app
 from etl_platform.api.launcher import InProcessLauncher
+from etl_platform.config import Settings
 from etl_platform.aws import client_for, make_client
 from etl_platform.local.iam_session import as_role
+from etl_platform.local.provision import provision
 from etl_platform.pipelines.csv_profile import csv_profile_definitions
 from etl_platform.pipelines.ndjson_to_parquet import operations
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
@@ -59,8 +61,19 @@ def _wait_for_status(client: TestClient, job_id: str, wanted: set[str], timeout:
     raise AssertionError(f"job {job_id} stayed {job['status']}")
 
 
+def _launcher_whose_glue_runs_under_its_role(admin: Settings, runtime: Settings) -> InProcessLauncher:
+    """The API's in-process launcher, its asset signing as the runtime role and its Glue
+    script as ParquetToJsonGlueRole, the role Glue would run it under."""
+    launcher = InProcessLauncher(runtime)
+    glue_role = as_role(admin, "ParquetToJsonGlueRole", "glue-parquet-to-json")
+    glue = GlueJobRunner.from_settings(glue_role, platform_resources(glue_role)["aws"])
+    resources = {**platform_resources(runtime), "glue": glue}
+    launcher.job = Definitions.merge(parquet_to_json_definitions(runtime), Definitions(resources=resources)).resolve_job_def(PARQUET_JOB)
+    return launcher
+
+
 def test_pipeline_a_api_and_sensor_under_the_runtime_role(admin, runtime):
-    app = create_app(runtime, launcher=InProcessLauncher(runtime))
+    app = create_app(runtime, launcher=_launcher_whose_glue_runs_under_its_role(admin, runtime))
     with TestClient(app) as client:
         # Upload through the API, run the conversion (the local Glue runner), read it back.
         uploaded = client.post("/upload", files={"file": ("data.parquet", _parquet(40), "application/octet-stream")})
@@ -76,19 +89,22 @@ def test_pipeline_a_api_and_sensor_under_the_runtime_role(admin, runtime):
         download = client.get(f"/download/{job_id}").json()["downloadUrl"]
         assert len(httpx.get(download, timeout=30).content.splitlines()) == 40  # presigned by the runtime role
 
-        # The large-file path: a presigned PUT straight to S3, then the trigger.
+        # The large-file path: a presigned POST straight to S3 (signed by the role), then the trigger.
         presigned = client.post("/uploads/presign", json={"fileName": "big.parquet"}).json()
-        assert httpx.put(presigned["uploadUrl"], content=_parquet(25), timeout=30).status_code == 200
+        posted = httpx.post(presigned["uploadUrl"], data=presigned["fields"],
+                            files={"file": ("big.parquet", _parquet(25))}, timeout=30)
+        assert posted.status_code in (200, 204), posted.text
         assert client.post("/trigger-job", json={"jobId": presigned["jobId"]}).status_code == 202
         assert _wait_for_status(client, presigned["jobId"], {"COMPLETED", "FAILED"})["status"] == "COMPLETED"
 
     # A file dropped under incoming/ (by a producer) becomes a job through the sensor.
     client_for(admin, "s3").put_object(Bucket=admin.names.jobs_input_bucket, Key="incoming/drop.parquet", Body=_parquet(7))
+    launcher = _launcher_whose_glue_runs_under_its_role(admin, runtime)
     defs = Definitions.merge(parquet_to_json_definitions(runtime), Definitions(resources=platform_resources(runtime)))
     instance = DagsterInstance.ephemeral()
     tick = tick_sensor(defs, instance, "parquet_drop_sensor", ("s3", "jobs_table"))
     [run_request] = tick.run_requests
-    result = defs.resolve_job_def(PARQUET_JOB).execute_in_process(
+    result = launcher.job.execute_in_process(
         instance=instance, partition_key=run_request.partition_key, tags=run_request.tags, raise_on_error=False)
     assert result.success
     assert platform_resources(runtime)["jobs_table"].get_job(run_request.partition_key)["status"] == "COMPLETED"
@@ -105,10 +121,13 @@ def test_pipeline_b_sensor_runs_alerts_and_operations_under_the_runtime_role(adm
     assert list(results.values()) == [True, True], results  # quarantine (tiny), manifests, Parquet, rejects, metrics
     assert len(pipeline.output_rows("2026-06-01")) == 12
 
-    # A failing manifest: its file vanished after the claim -> failed files, an SNS alert, the breaker counts.
-    key = pipeline.land("2026-06-02", "gone.ndjson", records("gone", 6))
+    # A failing manifest: the output bucket is gone -> failed files, an SNS alert, the breaker counts.
+    pipeline.land("2026-06-02", "later.ndjson", records("later", 6))
     [request] = pipeline.tick().run_requests
-    producer.delete_object(Bucket=admin.names.ndjson_input_bucket, Key=key)
+    output = admin.names.parquet_output_bucket
+    for obj in producer.list_objects_v2(Bucket=output).get("Contents", []):
+        producer.delete_object(Bucket=output, Key=obj["Key"])
+    producer.delete_bucket(Bucket=output)
     assert not pipeline.run(request.partition_key).success
     inbox = client_for(admin, "sqs").get_queue_url(QueueName=admin.names.alerts_inbox_queue)["QueueUrl"]
     alerts = client_for(admin, "sqs").receive_message(QueueUrl=inbox, WaitTimeSeconds=1).get("Messages", [])
@@ -119,8 +138,7 @@ def test_pipeline_b_sensor_runs_alerts_and_operations_under_the_runtime_role(adm
     assert report["failed_files"] == 1 and report["dead_letters"] == {"visible": 0, "in_flight": 0}
     operations.reset_breaker(runtime)
     assert platform_resources(runtime)["tracking_table"].breaker().consecutive_failures == 0
-    producer.put_object(Bucket=admin.names.ndjson_input_bucket, Key=key, Body=b"\n".join(
-        json.dumps(r).encode() for r in records("gone", 6)) + b"\n")
+    provision(admin)  # the operator fixes the account
     assert operations.replay(runtime, request.partition_key, DagsterInstance.ephemeral())
     dlq = client_for(admin, "sqs").get_queue_url(QueueName=admin.names.file_events_dlq)["QueueUrl"]
     client_for(admin, "sqs").send_message(QueueUrl=dlq, MessageBody='{"Records": []}')
