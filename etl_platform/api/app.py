@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from etl_platform.api import models
 from etl_platform.api.launcher import LaunchError, RunLauncher, launcher_for
 from etl_platform.resources.job_files import JobFiles
+from etl_platform.resources.jobs_table import INPUT_VERSION
 from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, is_parquet_stream, new_job_id, sanitise_file_name
 from etl_platform.resources import platform_resources
@@ -98,12 +99,16 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
         job = job_or_404(body.jobId)
         if job["status"] in (RUNNING, COMPLETED):
             raise HTTPException(409, f"job {body.jobId} is {job['status']}")
-        size = files.input_size(job["inputS3Key"])
-        if size is None:
+        # The version the job converts: pinned by its first trigger (or by the drop sensor),
+        # and checked here, so a later POST to the same key is neither checked nor converted.
+        found = files.input_version(job["inputS3Key"], job.get(INPUT_VERSION))
+        if found is None:
             raise HTTPException(409, f"job {body.jobId} has no input file yet: upload it first")
-        if not files.is_parquet_object(job["inputS3Key"], size):
+        size, version = found
+        if not files.is_parquet_object(job["inputS3Key"], size, version):
             jobs_table.mark_failed(body.jobId, "input is not a Parquet file (no PAR1 magic bytes)")
             raise HTTPException(400, "the uploaded file is not a Parquet file (no PAR1 magic bytes)")
+        jobs_table.pin_input_version(body.jobId, version)
         claimed = jobs_table.claim_launch(body.jobId)
         if claimed is None:
             raise HTTPException(409, _launch_refused(job_or_404(body.jobId)))

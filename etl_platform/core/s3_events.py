@@ -8,8 +8,8 @@ bucket, the `versionId`. The embedded moto server sends the same envelope with `
 `%2F` and neither `sequencer` nor `versionId`. `unquote_plus` decodes both encodings.
 `s3:TestEvent` messages, sent when a bucket's notification configuration is set, carry no
 object; only ObjectCreated events are kept. A multipart upload can produce more than one
-event for the same object version: callers deduplicate on (bucket, key, etag), which
-`S3ObjectEvent.version_key` gives them.
+event for the same object version: the validator's conditional writes make the second a
+duplicate.
 """
 
 from __future__ import annotations
@@ -49,10 +49,6 @@ class S3ObjectEvent:
     @property
     def uri(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
-
-    @property
-    def version_key(self) -> str:
-        return f"{self.bucket}/{self.key}@{self.etag}"
 
 
 def parse_s3_event(message: str | dict[str, Any]) -> list[S3ObjectEvent]:

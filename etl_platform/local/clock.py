@@ -26,10 +26,6 @@ def now() -> float:
     return time.time() + _offset
 
 
-def offset() -> float:
-    return _offset
-
-
 def advance(seconds: float) -> float:
     global _offset
     if seconds < 0:

@@ -202,8 +202,8 @@ def _check_copy_sources() -> None:
     def key_response_put(self: S3Response, query: dict, key_name: str) -> Any:
         source = self.headers.get("x-amz-copy-source")
         parsed = iam_policy.copy_source(source) if source else None
-        if parsed:
-            self.data["Action"] = "GetObject"
+        if parsed:  # AWS asks for GetObjectVersion when the source names a version
+            self.data["Action"] = "GetObjectVersion" if "versionId=" in source else "GetObject"
             self._authenticate_and_authorize_s3_action(bucket_name=parsed[0], key_name=parsed[1])
         return original(self, query, key_name)
 

@@ -41,10 +41,6 @@ _history: dict[int, tuple[Table, dict[Key, list[tuple[float, Item | None]]]]] = 
 _writes = 0
 
 
-def lag_seconds() -> float:
-    return _lag
-
-
 def set_lag(seconds: float) -> None:
     global _lag
     if seconds < 0:

@@ -107,6 +107,8 @@ def lifecycle_api_shape(config: dict) -> dict:
         api_rule: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": _lifecycle_filter(rule)}
         if "ExpirationInDays" in rule:
             api_rule["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+        if rule.get("ExpiredObjectDeleteMarker"):
+            api_rule["Expiration"] = {"ExpiredObjectDeleteMarker": True}
         if "NoncurrentVersionExpiration" in rule:
             api_rule["NoncurrentVersionExpiration"] = {
                 "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])

@@ -110,7 +110,7 @@ class Snapshot:
         blobs = self.dir / "s3" / "blobs"
         blobs.mkdir(parents=True, exist_ok=True)
         for bucket in (b["Name"] for b in s3.list_buckets()["Buckets"]):
-            known = {(v.get("version_id"), v.get("etag")): v
+            known = {(key, v.get("version_id"), v.get("etag")): v
                      for key, versions in previous.get(bucket, {}).items() for v in _versions(versions)
                      if v.get("blob") and (blobs / v["blob"]).exists()}
             index[bucket] = {}
@@ -120,7 +120,7 @@ class Snapshot:
                     if listed.get("delete_marker"):
                         entries.append(listed)
                         continue
-                    entry = known.get((listed["version_id"], listed["etag"]))
+                    entry = known.get((key, listed["version_id"], listed["etag"]))
                     entries.append(entry or self._save_object(s3, bucket, key, listed, blobs))
                 index[bucket][key] = entries
         _write_atomic(index_file, json.dumps(index).encode())
@@ -230,17 +230,19 @@ class Snapshot:
 
 
 def _listed_versions(s3: Any, bucket: str) -> dict[str, list[dict[str, Any]]]:
-    """key -> its versions and delete markers, oldest first."""
-    by_key: dict[str, list[tuple[Any, int, dict[str, Any]]]] = {}
+    """key -> its versions and delete markers, oldest first: the latest last, the others by
+    LastModified (a listing gives each kind newest first, so within one second a later
+    position is older)."""
+    by_key: dict[str, list[tuple[bool, Any, int, dict[str, Any]]]] = {}
+    position = 0
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for order, version in enumerate(page.get("Versions", [])):
-            entry = {"version_id": version.get("VersionId") or "null", "etag": version["ETag"]}
-            by_key.setdefault(version["Key"], []).append((version["LastModified"], -order, entry))
-        for order, marker in enumerate(page.get("DeleteMarkers", [])):
-            entry = {"version_id": marker.get("VersionId") or "null", "delete_marker": True}
-            by_key.setdefault(marker["Key"], []).append((marker["LastModified"], -order, entry))
-    # listings give the newest first: within one LastModified second, a later listing position is older
-    return {key: [e for _, _, e in sorted(entries, key=lambda t: (t[0], t[1]))] for key, entries in by_key.items()}
+        listed = [(v, {"version_id": v.get("VersionId") or "null", "etag": v["ETag"]}) for v in page.get("Versions", [])]
+        listed += [(m, {"version_id": m.get("VersionId") or "null", "delete_marker": True})
+                   for m in page.get("DeleteMarkers", [])]
+        for raw, entry in listed:
+            position += 1
+            by_key.setdefault(raw["Key"], []).append((bool(raw.get("IsLatest")), raw["LastModified"], -position, entry))
+    return {key: [e for *_, e in sorted(entries, key=lambda t: t[:3])] for key, entries in by_key.items()}
 
 
 def _versions(saved: Any) -> list[dict[str, Any]]:

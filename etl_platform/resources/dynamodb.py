@@ -2,8 +2,8 @@
 
 Domain tables (jobs, file tracking, file metadata, metrics) subclass `DynamoTable` and add
 methods named after what the pipeline does. This base handles what every table needs:
-Python <-> DynamoDB value conversion (floats as exact Decimals), conditional puts, batch
-writes split at DynamoDB's limit of 25 with unprocessed items retried, and paginated queries.
+Python <-> DynamoDB value conversion (floats as exact Decimals), conditional puts and
+updates, consistent batch reads with unprocessed keys retried, and paginated queries.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pydantic import Field
 
 from etl_platform.resources.connection import AwsConnection
 
-BATCH_WRITE_LIMIT = 25  # AWS rejects more per BatchWriteItem; moto accepts 26, so enforce it here
 BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 
 _serializer = TypeSerializer()
@@ -133,23 +132,6 @@ class DynamoTable(ConfigurableResource):
             if condition and exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise
-
-    def batch_put(self, items: list[dict[str, Any]], *, max_retries: int = 8) -> int:
-        """Write all items, 25 per call; unprocessed items are retried with backoff."""
-        for start in range(0, len(items), BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {
-                self.table_name: [
-                    {"PutRequest": {"Item": serialize_item(item)}} for item in items[start : start + BATCH_WRITE_LIMIT]
-                ]
-            }
-            for attempt in range(max_retries + 1):
-                pending = self._client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                raise RuntimeError(f"{self.table_name}: items still unprocessed after {max_retries} retries")
-        return len(items)
 
     def batch_get(self, keys: list[dict[str, Any]], *, consistent: bool = True, max_retries: int = 8) -> list[dict[str, Any]]:
         """The items of `keys` that exist (any order), 100 keys per BatchGetItem, unprocessed

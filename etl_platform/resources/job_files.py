@@ -50,21 +50,26 @@ class JobFiles(ConfigurableResource):
         self._s3.upload_fileobj(stream, self.input_bucket, key)  # multipart above 8 MB
         return key
 
-    def input_size(self, key: str) -> int | None:
+    def input_version(self, key: str, version_id: str | None = None) -> tuple[int, str] | None:
+        """(size, version id) of `version_id` of the input, or of its current version; None
+        if there is none. The version id is "null" in a bucket without versioning."""
         try:
-            return self._s3.head_object(Bucket=self.input_bucket, Key=key)["ContentLength"]
+            head = self._s3.head_object(Bucket=self.input_bucket, Key=key, **_version(version_id))
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
                 return None
             raise
+        return head["ContentLength"], head.get("VersionId") or "null"
 
-    def _range(self, bucket: str, key: str, byte_range: str) -> bytes:
-        return self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={byte_range}")["Body"].read()
+    def _range(self, bucket: str, key: str, byte_range: str, version_id: str | None = None) -> bytes:
+        return self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={byte_range}",
+                                   **_version(version_id))["Body"].read()
 
-    def is_parquet_object(self, key: str, size: int) -> bool:
+    def is_parquet_object(self, key: str, size: int, version_id: str | None = None) -> bool:
         if size < 4:
             return False
-        return looks_like_parquet(self._range(self.input_bucket, key, "0-3"), self._range(self.input_bucket, key, "-4"), size)
+        head, tail = (self._range(self.input_bucket, key, r, version_id) for r in ("0-3", "-4"))
+        return looks_like_parquet(head, tail, size)
 
     def presigned_post(self, key: str, max_bytes: int) -> dict[str, Any]:
         """A browser-form upload of exactly `key`, at most `max_bytes` long: `{url, fields}`.
@@ -93,3 +98,7 @@ class JobFiles(ConfigurableResource):
         head = response["Body"].read()
         total = int(response.get("ContentRange", "/0").rsplit("/", 1)[-1] or 0) or len(head)
         return preview_records(head, limit, complete=len(head) >= total)
+
+
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id and version_id != "null" else {}

@@ -11,7 +11,9 @@
 Consistency, as DynamoDB gives it (not as moto does, which reads everything consistently):
 - every transition is a conditional write on the state it expects, so duplicate events,
   redeliveries, retried runs and concurrent claimers change nothing twice; a write never
-  puts back a stale copy of an item;
+  puts back a stale copy of an item. One exception, on purpose: a run may take over a
+  `processing` MANIFEST (a retry after a run that died mid-conversion); the run it took
+  the manifest from can then neither complete nor fail it (both check `run_id`);
 - the GSI status-index (status, date_prefix) finds a shard's files, but GSI reads are
   eventually consistent: they only nominate candidates, which a conditional write then
   confirms (a claim returns the item it claimed, and the manifest is built from those);
@@ -125,15 +127,15 @@ class FileTrackingTable(DynamoTable):
             items += self.query(key_condition=condition, names={"#s": "status"}, values=values, index_name=self.status_index)
         return items
 
-    def pending_files(self, date_prefix: str | None = None, *, confirmed: bool = False) -> list[PendingFile]:
-        """Pending files as the GSI lists them: candidates, some perhaps claimed already.
-        `confirmed` keeps only those a consistent read of the base table still shows
-        pending (and as stored now), for a decision such as minting a manifest."""
-        nominated = self.files_in_state("pending", date_prefix)
-        if confirmed:
-            keys = [{"date_prefix": i["date_prefix"], "file_key": i["file_key"]} for i in nominated]
-            nominated = [i for i in self.batch_get(keys) if str(i.get("status", "")).startswith("pending#")]
-        return [as_pending(i) for i in nominated]
+    def pending_files(self, date_prefix: str | None = None) -> list[PendingFile]:
+        """Pending files as the GSI lists them: candidates, some perhaps claimed already."""
+        return [as_pending(i) for i in self.files_in_state("pending", date_prefix)]
+
+    def confirm_pending(self, files: list[PendingFile]) -> list[PendingFile]:
+        """Those of `files` a consistent read of the base table still shows pending, as
+        stored now: what a decision such as minting a manifest may rest on."""
+        keys = [{"date_prefix": f.date_prefix, "file_key": f.file_key} for f in files]
+        return [as_pending(i) for i in self.batch_get(keys) if str(i.get("status", "")).startswith("pending#")]
 
     def claim(self, pending: PendingFile, manifest: str, now: float | None = None) -> dict[str, Any] | None:
         """pending#N -> manifested#N for `manifest`, only if still pending (atomic); the claimed
@@ -154,11 +156,12 @@ class FileTrackingTable(DynamoTable):
         return sorted((i for i in items if _is_file_item(i)), key=file_order)
 
     def settle_files(self, files: list[dict[str, Any]], state: str, manifest: str, *, error: str | None = None,
-                     now: float | None = None, **fields: Any) -> int:
+                     errors: dict[str, str] | None = None, now: float | None = None, **fields: Any) -> int:
         """Move a manifest's claimed files to `completed#N` or `failed#N`, each with a
         conditional update from the states a claimed file can be in (manifested, or failed
         and being replayed); how many moved. Completion sets the ttl and drops an earlier
-        error; failure records the error and keeps the file from expiring."""
+        error; failure records the error (`error`, or per file key in `errors`) and keeps
+        the file from expiring."""
         if state not in ("completed", "failed"):
             raise ValueError(f"a claimed file settles as completed or failed, not {state!r}")
         now = time.time() if now is None else now
@@ -172,9 +175,10 @@ class FileTrackingTable(DynamoTable):
 
         def settle(item: dict[str, Any]) -> bool:
             shard = int(item["shard_id"])
+            own = {"error": errors[item["file_key"]]} if errors and item["file_key"] in errors else {}
             return self.update(
                 {"date_prefix": item["date_prefix"], "file_key": item["file_key"]},
-                {**changes, "status": f"{state}#{shard}"}, remove=remove,
+                {**changes, **own, "status": f"{state}#{shard}"}, remove=remove,
                 condition="manifest_id = :m AND #s IN (:manifested, :failed, :same)",
                 names={"#s": "status"},
                 values={":m": manifest, ":manifested": f"manifested#{shard}", ":failed": f"failed#{shard}",
@@ -222,8 +226,9 @@ class FileTrackingTable(DynamoTable):
 
     def start_manifest(self, manifest: str, run_id: str, **fields: Any) -> dict[str, Any]:
         """-> processing by `run_id`, from any state: a first run, a replay of a failed or
-        completed manifest, or a retry after a run that died while processing. It stops
-        expiring until it finishes again."""
+        completed manifest, or a retry after a run that died while processing (nothing here
+        tells a dead run from a live one; both write the same output paths, and only the
+        newest may settle). It stops expiring until it finishes again."""
         updated = self.update(self._manifest_key(manifest),
                               {**fields, "status": "processing", "run_id": run_id, "updated_at": iso_utc(digits=6)},
                               condition="attribute_exists(file_key)", remove=("ttl", "error"))

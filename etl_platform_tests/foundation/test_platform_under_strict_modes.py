@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.landing import Placement
 from etl_platform.resources import platform_resources

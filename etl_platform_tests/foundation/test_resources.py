@@ -4,7 +4,7 @@ import json
 import urllib.request
 
 from etl_platform.resources import platform_resources
-from etl_platform.resources.dynamodb import BATCH_WRITE_LIMIT
+from etl_platform.resources.dynamodb import BATCH_GET_LIMIT
 from etl_platform.resources.sqs import SqsQueue
 
 
@@ -18,17 +18,21 @@ def test_dynamo_table_round_trips_python_values(aws):
     assert table.get({"date_prefix": "2026-02-01", "file_key": "missing"}) is None
 
 
-def test_batch_put_splits_at_25_and_query_pages(aws):
+def test_batch_get_splits_at_100_and_query_pages(aws):
     table = platform_resources(aws)["tracking_table"]
+    items = [{"date_prefix": "2026-02-02", "file_key": f"f{i:03d}", "status": f"pending#{i % 10}"} for i in range(60)]
+    for item in items:
+        table.put(item)
     calls = []
     client = table.connection.client("dynamodb")
-    client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", lambda params, **_: calls.append(len(params["RequestItems"][table.table_name])))
+    client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem",
+                                lambda params, **_: calls.append(params["RequestItems"][table.table_name]))
     try:
-        items = [{"date_prefix": "2026-02-02", "file_key": f"f{i:03d}", "status": f"pending#{i % 10}"} for i in range(60)]
-        assert table.batch_put(items) == 60
+        keys = [{"date_prefix": "2026-02-02", "file_key": f"f{i:03d}"} for i in range(150)]  # 90 do not exist
+        assert sorted(i["file_key"] for i in table.batch_get(keys)) == [i["file_key"] for i in items]
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb.BatchWriteItem")
-    assert calls == [BATCH_WRITE_LIMIT, BATCH_WRITE_LIMIT, 10]
+        client.meta.events.unregister("before-parameter-build.dynamodb.BatchGetItem")
+    assert [len(c["Keys"]) for c in calls] == [BATCH_GET_LIMIT, 50] and all(c["ConsistentRead"] for c in calls)
     found = list(table.query(key_condition="date_prefix = :d", values={":d": "2026-02-02"}, Limit=7))
     assert [i["file_key"] for i in found] == [f"f{i:03d}" for i in range(60)]
     shard = list(table.query(key_condition="#s = :s", names={"#s": "status"}, values={":s": "pending#3"}, index_name=aws.names.tracking_status_index))

@@ -104,6 +104,23 @@ def test_copy_needs_read_access_to_its_source(admin):
                                        CopySource={"Bucket": names.jobs_input_bucket, "Key": "uploads/a/x.bin"}))
 
 
+def test_a_versioned_read_needs_the_version_actions(admin):
+    """GetObject is not enough for one version of an object: AWS asks for GetObjectVersion
+    (a GET, a HEAD or a copy naming the version) and PutObjectVersionTagging."""
+    names = admin.names
+    version = client_for(admin, "s3").put_object(Bucket=names.jobs_input_bucket, Key="uploads/a/v.bin", Body=b"v")["VersionId"]
+    source = {"Bucket": names.jobs_input_bucket, "Key": "uploads/a/v.bin", "VersionId": version}
+    current_only = client_for(_probe(admin, [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"], "Resource": [
+            f"arn:aws:s3:::{names.jobs_input_bucket}/*", f"arn:aws:s3:::{names.jobs_output_bucket}/*"]},
+    ]), "s3")
+    assert current_only.head_object(Bucket=names.jobs_input_bucket, Key="uploads/a/v.bin")["VersionId"] == version
+    _refused(lambda: current_only.get_object(**source))
+    _refused(lambda: current_only.head_object(**source))
+    _refused(lambda: current_only.copy_object(Bucket=names.jobs_output_bucket, Key="output/v.bin", CopySource=source))
+    _refused(lambda: current_only.put_object_tagging(**source, Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}))
+
+
 def test_presigned_urls_carry_their_signers_permissions(admin):
     names = admin.names
     client_for(admin, "s3").put_object(Bucket=names.jobs_output_bucket, Key="output/j/x.ndjson", Body=b"{}\n")

@@ -144,6 +144,9 @@ def test_reuploads_supersede_files_not_ingested_and_never_duplicate_ingested_one
     pipeline.land(day, "third.ndjson", records("third", 2))
     results = pipeline.drain()
     assert list(results.values()) == [True]
+    redo_versions = pipeline.s3.list_object_versions(Bucket=aws.names.ndjson_input_bucket,
+                                                     Prefix=f"landing/ndjson/{day}/redo.ndjson")["Versions"]
+    assert [v["VersionId"] for v in redo_versions] == [pipeline.tracking.file(day, "redo.ndjson")["version_id"]]  # the replaced one is gone
     for name, superseded in (("fixed.ndjson", "quarantined"), ("redo.ndjson", "pending#")):
         item = pipeline.tracking.file(day, name)
         assert item["status"].startswith("completed#") and item["superseded_status"].startswith(superseded)
@@ -243,3 +246,26 @@ def test_the_arrow_engine_reads_only_the_claimed_content(aws):
         assert "was overwritten after it was claimed" in str(exc)
     else:
         raise AssertionError("read bytes that are not the claimed content")
+
+
+def test_an_event_arriving_after_a_newer_versions_event_changes_nothing(aws):
+    """S3 events arrive in any order. With AWS's events (they name the version), the event of
+    a version written over since must not replace the newer version the validator tracked."""
+    pipeline = Pipeline(scaled(aws, manifest_max_files=1))
+    queue = pipeline.resources["file_events_queue"]
+    bucket, key = aws.names.ndjson_input_bucket, "landing/ndjson/2026-03-10/late.ndjson"
+    versions = []
+    for tag, count in (("old", 3), ("new", 4)):
+        pipeline.land("2026-03-10", "late.ndjson", records(tag, count))
+        head = pipeline.s3.head_object(Bucket=bucket, Key=key)
+        versions.append((head["VersionId"], head["ETag"].strip('"'), head["ContentLength"]))
+    moto_events = queue.receive(max_messages=10, wait_seconds=1)
+    queue.delete([m.receipt_handle for m in moto_events])  # replaced by AWS-shaped ones, newest first
+    for version_id, etag, size in reversed(versions):
+        queue.send({"Records": [{"eventName": "ObjectCreated:Put", "eventTime": "2026-03-10T00:00:00.000Z",
+                                 "s3": {"bucket": {"name": bucket}, "object": {
+                                     "key": key, "size": size, "eTag": etag, "versionId": version_id}}}]})
+    assert list(pipeline.drain().values()) == [True]
+    tracked = pipeline.tracking.file("2026-03-10", "late.ndjson")
+    assert (tracked["version_id"], tracked["etag"]) == versions[1][:2]
+    assert sorted(r["id"] for r in pipeline.output_rows("2026-03-10")) == [f"new-{i}" for i in range(4)]

@@ -8,6 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from etl_platform.aws import make_client
+from etl_platform.resources import platform_resources
+
 from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env
 from etl_platform_tests.parquet_to_json.conftest import (
     MAX_UPLOAD_BYTES, expected_records, flat_table, parquet_bytes, read_ndjson, wait_for_status,
@@ -141,6 +144,15 @@ def test_presigned_upload_and_the_cli(client, api_url, tmp_path, aws):
     refused = client.post("/trigger-job", json={"jobId": presigned["jobId"]})
     assert refused.status_code == 400
     assert client.get(f"/job-status/{presigned['jobId']}").json()["status"] == "FAILED"
+    # the file fixed under the same key: the trigger checks and pins that version, and the run converts it
+    assert httpx.post(presigned["uploadUrl"], data=presigned["fields"],
+                      files={"file": ("big one.parquet", parquet_bytes(flat_table(5)))}).status_code == 204
+    assert client.post("/trigger-job", json={"jobId": presigned["jobId"]}).status_code == 202
+    s3 = make_client("s3", region=aws.region, endpoint_url=aws.endpoint_url)
+    key = client.get(f"/job-status/{presigned['jobId']}").json()["inputS3Key"]
+    current = s3.head_object(Bucket=aws.names.jobs_input_bucket, Key=key)["VersionId"]
+    assert platform_resources(aws)["jobs_table"].get_job(presigned["jobId"])["inputVersionId"] == current
+    assert wait_for_status(client, presigned["jobId"], ("COMPLETED",))["status"] == "COMPLETED"  # it was FAILED before
 
     source = flat_table(80)
     path = tmp_path / "from cli.parquet"
@@ -158,7 +170,7 @@ def test_presigned_upload_and_the_cli(client, api_url, tmp_path, aws):
     status = cli("status", job_id)
     assert '"COMPLETED"' in status.stdout and "from_cli.parquet" in status.stdout
     listed = cli("list", "--status", "COMPLETED")
-    assert listed.returncode == 0 and job_id in listed.stdout and presigned["jobId"] not in listed.stdout
+    assert listed.returncode == 0 and job_id in listed.stdout and presigned["jobId"] in listed.stdout
     assert cli("download", job_id, "-o", str(tmp_path / "out.ndjson")).returncode == 0
     assert read_ndjson((tmp_path / "out.ndjson").read_bytes()) == expected_records(source)
 

@@ -140,7 +140,7 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
 
 def test_a_job_converts_the_version_it_was_given(aws, samples):
     """The input bucket is versioned: a dropped file overwritten before its run converts as
-    dropped; an API upload's job pins the version it first ran on, for every retry."""
+    dropped; an API upload's job converts the version its trigger pinned, on every retry."""
     defs = _definitions(aws)
     s3 = defs.resources["s3"].get_client()
     table = defs.resources["jobs_table"]
@@ -159,7 +159,7 @@ def test_a_job_converts_the_version_it_was_given(aws, samples):
     key = "uploads/api-job/a.parquet"
     s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(samples["nested"]))
     table.create_job("api-job", file_name="a.parquet", input_key=key)
-    version = table.pin_input_version("api-job", s3.head_object(Bucket=bucket, Key=key)["VersionId"])
+    version = table.pin_input_version("api-job", s3.head_object(Bucket=bucket, Key=key)["VersionId"])  # as a trigger does
     assert table.pin_input_version("api-job", "another") == version  # pinned once
     s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(samples["flat"]))
     instance.add_dynamic_partitions("parquet_jobs", ["api-job"])

@@ -63,11 +63,14 @@ def manifests_needed(pending: list[PendingFile], thresholds: ManifestThresholds)
 
 
 def claim_in_order(candidates: Iterable[PendingFile], thresholds: ManifestThresholds,
-                   claim: Callable[[PendingFile], T | None], *, held_files: int = 0, held_bytes: int = 0) -> list[T]:
+                   claim: Callable[[PendingFile], T | None], *, held_files: int = 0, held_bytes: int = 0,
+                   size_of: Callable[[T], int] | None = None) -> list[T]:
     """Claim candidates oldest first until the manifest is full: `max_files` files (with the
     `held_files` it holds already) and `max_bytes` bytes (always at least one file). A
     candidate whose claim fails (a stale nomination: claimed elsewhere meanwhile) takes no
-    room, so the next one is tried. Returns what the successful claims returned."""
+    room, so the next one is tried. A claim counts the size `size_of` reads from what it
+    returned (the file as stored: a re-upload may have changed it), else the nominated size.
+    Returns what the successful claims returned."""
     won: list[T] = []
     files, total = held_files, held_bytes
     for candidate in sorted(candidates, key=lambda f: (f.first_seen, f.file_key)):
@@ -76,7 +79,7 @@ def claim_in_order(candidates: Iterable[PendingFile], thresholds: ManifestThresh
         claimed = claim(candidate)
         if claimed is not None:
             won.append(claimed)
-            files, total = files + 1, total + candidate.size
+            files, total = files + 1, total + (size_of(claimed) if size_of else candidate.size)
     return won
 
 

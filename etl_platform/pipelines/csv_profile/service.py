@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from etl_platform.core.csv_profile import CsvProfileError, profile_csv
 from etl_platform.core.profile_records import (
     PER_COLUMN_ATTRIBUTES, error_item, file_name_for, stored_item, success_item, summary_document, summary_key,
@@ -68,7 +70,12 @@ def whole_profile(s3: Any, item: dict[str, Any] | None) -> dict[str, Any] | None
     if not item or "profile_uri" not in item:
         return item
     bucket, key = split_s3_uri(item["profile_uri"])
-    document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    try:
+        document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+            raise
+        return item  # the summary is gone: no per-column baseline, so no drift to compare
     return {**item, **{name: document[name] for name in PER_COLUMN_ATTRIBUTES}}
 
 

@@ -65,7 +65,8 @@ def build_ndjson_assets(settings: Settings):
         if not reused:
             candidates = tracking_table.pending_files(date_of_manifest(manifest))
             won = claim_in_order(candidates, thresholds_from(settings), lambda f: tracking_table.claim(f, manifest),
-                                 held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()))
+                                 held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()),
+                                 size_of=lambda item: int(item["size"]))
             items.update((i["file_key"], i) for i in won)
             context.log.info(f"{manifest}: claimed {len(won)} files ({len(candidates)} candidates)")
         files = [as_pending(i) for i in sorted(items.values(), key=file_order)]
@@ -121,7 +122,10 @@ def build_ndjson_assets(settings: Settings):
             raise Failure(description=f"{manifest}: another run took this manifest over while this one converted it; "
                                       "its outputs are the same paths, the other run settles it")
         tracking_table.settle_files(files, "completed", manifest, completed_by=context.run.run_id, engine=engine)
-        mark_ingested(client, files)
+        untagged = mark_ingested(client, files)
+        if untagged:
+            context.log.warning(f"{manifest}: {len(untagged)} landing file(s) not tagged as ingested (they will not "
+                                f"expire by lifecycle): {untagged[:5]}")
         tracking_table.save_breaker(tracking_table.breaker().after_success())
         mb_per_s = stats["bytes_in"] / 1024 / 1024 / duration
         _record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
@@ -163,9 +167,7 @@ def _leave_out_overwritten(context, document: dict, files: list[dict], client, t
     document = exclude_files(document, reasons)
     client.put_object(Bucket=manifest_bucket, Key=manifest_key(manifest), Body=json.dumps(document, indent=1).encode(),
                       ContentType="application/json")
-    for item in files:
-        if item["file_key"] in reasons:
-            tracking_table.settle_files([item], "failed", manifest, error=reasons[item["file_key"]])
+    tracking_table.settle_files([f for f in files if f["file_key"] in reasons], "failed", manifest, errors=reasons)
     tracking_table.update_manifest(manifest, file_count=document["file_count"], total_bytes=document["total_bytes"],
                                    excluded_files=sorted(reasons))
     for key, reason in sorted(reasons.items()):
@@ -201,7 +203,10 @@ def _run_spark(context, glue: GlueJobRunner, manifest: str, settings: Settings) 
 def _record_failure(context, manifest, files, exc, tracking_table, alerts, metrics_table, started, settings) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     context.log.error(f"{manifest} failed: {error}")
-    tracking_table.fail_manifest(manifest, context.run.run_id, error)
+    if tracking_table.fail_manifest(manifest, context.run.run_id, error) is None:
+        # another run holds it (or finished it) since: its outcome settles the files and the breaker
+        context.log.warning(f"{manifest}: not marked failed, another run holds it; leaving its files to that run")
+        return
     tracking_table.settle_files(files, "failed", manifest, error=error)
     breaker = tracking_table.breaker().after_failure(time.time(), settings.ingestion.circuit_breaker_failures)
     tracking_table.save_breaker(breaker)

@@ -63,20 +63,28 @@ def ingest_file_events(context, queue: SqsQueue, handler, settings: Settings) ->
 
 
 def plan_manifests(tracking: FileTrackingTable, settings: Settings, now: float) -> list[tuple[str, str, str]]:
-    """(manifest id, date, reason) of each manifest to start now."""
+    """(manifest id, date, reason) of each manifest to start now. The status GSI nominates
+    each date's pending files; a date that reaches a threshold on them is confirmed with a
+    consistent read before a manifest is minted (the GSI may still list files claimed a
+    moment ago)."""
     thresholds = thresholds_from(settings)
     by_date = defaultdict(list)
-    for pending in tracking.pending_files(confirmed=True):
+    for pending in tracking.pending_files():
         by_date[pending.date_prefix].append(pending)
     planned = []
-    for date_prefix, files in sorted(by_date.items()):
+    for date_prefix, nominated in sorted(by_date.items()):
+        if flush_reason(nominated, now, thresholds) is None:
+            continue
+        files = tracking.confirm_pending(nominated)
+        reason = flush_reason(files, now, thresholds)
+        if reason is None:
+            continue
         unclaimed = [
             m for m in tracking.manifests_of_date(date_prefix)
             if m["status"] == "pending" and not m.get("claimed")
             and now - float(m["created_epoch"]) < settings.ingestion.stale_manifest_seconds
         ]
-        reason = flush_reason(files, now, thresholds)
-        if unclaimed or reason is None:
+        if unclaimed:
             continue
         for _ in range(manifests_needed(files, thresholds)):
             sequence = tracking.next_manifest_sequence(date_prefix)

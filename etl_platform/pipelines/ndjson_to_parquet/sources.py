@@ -61,22 +61,22 @@ def overwritten_sources(s3: Any, tracking: FileTrackingTable, document: dict) ->
     return {entry["file_key"]: reason for entry, reason in zip(document["files"], reasons) if reason}
 
 
-def mark_ingested(s3: Any, files: list[dict]) -> int:
+def mark_ingested(s3: Any, files: list[dict]) -> list[str]:
     """Tag the landing version of each completed file with INGESTED_TAG, so the bucket's
     lifecycle expires it; pending and failed files carry no tag and never expire. Run after
-    the files are settled completed: a crash before tagging only keeps a file longer. The
-    tag set replaces any tags a producer put on the object. Returns how many were tagged."""
+    the files are settled completed, best effort: a file left untagged (a crash, a refusal)
+    only stays longer, so the run goes on. The tag set replaces any tags a producer put on
+    the object. Returns the keys of the files it could not tag (a missing one counts as done)."""
 
-    def tag(item: dict) -> bool:
+    def tag(item: dict) -> str | None:
         bucket, key = split_s3_uri(item["file_path"])
         version = {"VersionId": item["version_id"]} if item.get("version_id") else {}
         try:
             s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": [INGESTED_TAG]}, **version)
-            return True
         except ClientError as exc:
             if exc.response["Error"]["Code"] not in MISSING:
-                raise
-            return False  # removed since it was read: nothing left to expire
+                return item["file_key"]
+        return None  # tagged, or removed since it was read: nothing left to expire
 
     with ThreadPoolExecutor(HEAD_THREADS) as pool:
-        return sum(pool.map(tag, files))
+        return [key for key in pool.map(tag, files) if key]

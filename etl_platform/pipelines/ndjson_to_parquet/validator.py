@@ -50,7 +50,7 @@ def rules_from(settings: Settings) -> LandingRules:
 def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: float | None = None) -> dict[str, Any]:
     """Track or quarantine one landed object; returns what happened."""
     now = time.time() if now is None else now
-    event_day = (event.event_time or datetime.fromtimestamp(now, timezone.utc).isoformat())[:10]
+    event_day = (event.occurred_at or datetime.fromtimestamp(now, timezone.utc)).date().isoformat()
     place = placement(event.key, deps.rules, fallback_date=event_day)
     result = {"key": event.key, "date_prefix": place.date_prefix, "file_key": place.file_key}
     etag, version = event.etag, event.version_id
@@ -91,6 +91,33 @@ def _track_pending(event: S3ObjectEvent, deps: ValidatorDependencies, place: Pla
                                        replacing=replacing)
 
 
+def _superseded(event: S3ObjectEvent, deps: ValidatorDependencies) -> bool:
+    """Whether a newer version of the object has been written since this event's version."""
+    if not event.version_id:
+        return False
+    try:
+        current = deps.s3.head_object(Bucket=event.bucket, Key=event.key)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in NOT_FOUND:
+            raise
+        return False  # deleted since: a delete is no newer content
+    return current.get("VersionId") not in (None, "null", event.version_id)
+
+
+def _drop_superseded_version(event: S3ObjectEvent, deps: ValidatorDependencies, replaced: dict) -> None:
+    """Delete the landing version a re-upload replaced before any manifest claimed it: no
+    record names it any more (the replacement was conditional on that), so it would never be
+    ingested, tagged or expired."""
+    version = replaced.get("version_id")
+    if not version or version == event.version_id or not str(replaced.get("status", "")).startswith("pending#"):
+        return
+    try:
+        deps.s3.delete_object(Bucket=event.bucket, Key=event.key, VersionId=version)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in NOT_FOUND:
+            raise
+
+
 def _reupload_record(place: Placement, etag: str) -> Placement:
     """Where new content under an ingested key is recorded, beside the file's own record."""
     return Placement(place.date_prefix, f"{place.file_key}{REUPLOAD_MARK}{etag}")
@@ -107,12 +134,17 @@ def _already_tracked(event: S3ObjectEvent, deps: ValidatorDependencies, place: P
     existing = existing or deps.tracking.file(place.date_prefix, place.file_key)
     if existing is None or existing.get("etag") == etag:
         return {**result, "outcome": "duplicate"}
+    if _superseded(event, deps):
+        # S3 events arrive in any order: a late event for a version written over since must
+        # not replace (or quarantine) what a newer version's event tracked
+        return {**result, "outcome": "superseded", "version_id": event.version_id}
     status = existing.get("status", "")
     reupload_key = f"{event.key}.reupload-{etag}"   # never overwrites an earlier quarantined copy
     if status.startswith("pending#") or status == "quarantined":
         if reason is not None:
             return _quarantine(event, deps, place, reason, result, now, etag, target_key=reupload_key, replacing=existing)
         if _track_pending(event, deps, place, etag, now, replacing=existing):
+            _drop_superseded_version(event, deps, existing)
             return {**result, "outcome": "replaced", "replaced_etag": existing.get("etag")}
         existing = deps.tracking.file(place.date_prefix, place.file_key) or existing  # claimed meanwhile
         status = existing.get("status", "")

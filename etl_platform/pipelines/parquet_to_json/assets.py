@@ -9,8 +9,6 @@ FAILED too and retried, and a retry may move a FAILED job back to RUNNING.
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from dagster import (
     AssetExecutionContext, AssetSpec, Backoff, Failure, MaterializeResult, MetadataValue, RetryPolicy,
     TableColumn, TableSchema, asset,
@@ -20,7 +18,6 @@ from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import output_key
 from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
 from etl_platform.resources.glue import GlueJobRunner
-from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.jobs_table import INPUT_VERSION, JobsTable
 
 GROUP = "parquet_to_json"
@@ -47,8 +44,7 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
         description=(f"Each job's Parquet file as NDJSON at s3://{out_bucket}/{jobs.output_prefix}<jobId>/<name>.ndjson; "
                      f"its status in {names.jobs_table}."),
     )
-    def parquet_to_json(context: AssetExecutionContext, glue: GlueJobRunner, jobs_table: JobsTable,
-                        s3: PlatformS3Resource) -> MaterializeResult:
+    def parquet_to_json(context: AssetExecutionContext, glue: GlueJobRunner, jobs_table: JobsTable) -> MaterializeResult:
         job_id = context.partition_key
         job = jobs_table.mark_running(job_id)
         if job is None:
@@ -59,9 +55,8 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
         source = f"s3://{in_bucket}/{job['inputS3Key']}"
         started = time.monotonic()
         try:
-            version = job.get(INPUT_VERSION) or _pin_current_version(s3.get_client(), jobs_table, job_id, in_bucket,
-                                                                       job["inputS3Key"])
-            outcome = _run_glue(context, glue, settings, source, f"s3://{out_bucket}/{target}", version)
+            # the version its trigger (or the drop sensor) pinned; none only for older jobs: the current one
+            outcome = _run_glue(context, glue, settings, source, f"s3://{out_bucket}/{target}", job.get(INPUT_VERSION, ""))
         except Exception as exc:
             jobs_table.mark_failed(job_id, f"conversion did not finish: {type(exc).__name__}: {exc}")
             raise
@@ -75,19 +70,6 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
         return MaterializeResult(metadata=_metadata(job_id, outcome, source, f"s3://{out_bucket}/{target}", elapsed))
 
     return parquet_uploads, parquet_to_json
-
-
-def _pin_current_version(s3, jobs_table: JobsTable, job_id: str, bucket: str, key: str) -> str:
-    """An API upload's job learns its version when it first runs (the API is the only writer
-    of uploads/<jobId>/); from then on every retry reads that version. A missing input is
-    left for the Glue job to report as bad input."""
-    try:
-        version = s3.head_object(Bucket=bucket, Key=key).get("VersionId") or "null"
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return ""
-        raise
-    return jobs_table.pin_input_version(job_id, version)
 
 
 def _run_glue(context, glue: GlueJobRunner, settings: Settings, source: str, target: str, version: str) -> dict:
