@@ -27,6 +27,7 @@ MAX_ERROR_CHARS = 2000
 LAUNCH_CLAIM_SECONDS = 600
 LAUNCH_CLAIM = "launchRequestedAt"
 INPUT_VERSION = "inputVersionId"
+RUN_ID = "runId"  # the Dagster run that moved the job RUNNING
 
 
 class JobsTable(DynamoTable):
@@ -73,9 +74,21 @@ class JobsTable(DynamoTable):
         self.update({KEY: job_id}, {}, remove=(LAUNCH_CLAIM,), condition="#launch = :mine",
                     names={"#launch": LAUNCH_CLAIM}, values={":mine": requested_at})
 
-    def mark_running(self, job_id: str) -> dict[str, Any] | None:
-        return self._move(job_id, (PENDING, FAILED), RUNNING, {"errorMessage": None, "startedAt": now_iso()},
+    def mark_running(self, job_id: str, run_id: str = "") -> dict[str, Any] | None:
+        """PENDING or FAILED -> RUNNING by the Dagster run `run_id` (which settlement checks)."""
+        return self._move(job_id, (PENDING, FAILED), RUNNING,
+                          {"errorMessage": None, "startedAt": now_iso(), **({RUN_ID: run_id} if run_id else {})},
                           remove=(LAUNCH_CLAIM,))
+
+    def fail_run_of_job(self, job_id: str, run_id: str, error: str) -> dict[str, Any] | None:
+        """-> FAILED after run `run_id` ended without settling the job: only if that run holds
+        it (RUNNING under it, or PENDING with it launched); None otherwise."""
+        return self.update(
+            {KEY: job_id}, {"status": FAILED, "updatedAt": now_iso(), "errorMessage": error[:MAX_ERROR_CHARS]},
+            remove=(LAUNCH_CLAIM,),
+            condition="(#status = :running AND #run = :r) OR (#status = :pending AND launchRunId = :r)",
+            names={"#status": "status", "#run": RUN_ID}, values={":running": RUNNING, ":pending": PENDING, ":r": run_id},
+        )
 
     def mark_completed(self, job_id: str, *, processing_time: float, output_key: str) -> dict[str, Any] | None:
         return self._move(job_id, (RUNNING,), COMPLETED, {

@@ -46,7 +46,7 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
     )
     def parquet_to_json(context: AssetExecutionContext, glue: GlueJobRunner, jobs_table: JobsTable) -> MaterializeResult:
         job_id = context.partition_key
-        job = jobs_table.mark_running(job_id)
+        job = jobs_table.mark_running(job_id, context.run.run_id)
         if job is None:
             current = jobs_table.get_job(job_id)
             state = current["status"] if current else "unknown"
