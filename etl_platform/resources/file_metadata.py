@@ -16,3 +16,10 @@ class FileMetadataTable(DynamoTable):
         if item.get("status") not in ("success", "error"):
             raise ValueError(f"status must be 'success' or 'error', got {item.get('status')!r}")
         self.put(item)
+
+    def record_error_unless_newer(self, item: dict[str, Any], since: str) -> bool:
+        """Store an error item unless the file was profiled after `since` (ISO UTC, whole
+        seconds as the seed's timestamps): a run that ended unsettled must not overwrite what
+        a later run recorded."""
+        return self.put_if(item, "attribute_not_exists(file_name) OR processed_timestamp <= :since",
+                           values={":since": since})

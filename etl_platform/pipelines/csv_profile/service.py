@@ -22,6 +22,7 @@ from etl_platform.core.profile_records import (
     PER_COLUMN_ATTRIBUTES, error_item, file_name_for, stored_item, success_item, summary_document, summary_key,
 )
 from etl_platform.core.s3_uri import split_s3_uri
+from etl_platform.core.timestamps import iso_utc
 from etl_platform.resources.file_metadata import FileMetadataTable
 
 
@@ -44,7 +45,7 @@ def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: st
     """Profile `version_id` of the object (the version the sensor saw), or its current one."""
     file_name = file_name_for(key, upload_prefix)
     previous = whole_profile(s3, metadata.latest_profile(file_name))
-    version = {"VersionId": version_id} if version_id and version_id != "null" else {}
+    version = _version(version_id)
     head = s3.head_object(Bucket=bucket, Key=key, **version)
     uploaded = head["LastModified"]
     target = summary_key(file_name, processed_prefix)
@@ -64,6 +65,10 @@ def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: st
     return ProfileOutcome(file_name, item, previous, target, head["ContentLength"], profile["dialect"])
 
 
+def _version(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id and version_id != "null" else {}
+
+
 def whole_profile(s3: Any, item: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored item with its per-column attributes, read back from the summary JSON when
     the item was too large to hold them (see `stored_item`)."""
@@ -77,6 +82,25 @@ def whole_profile(s3: Any, item: dict[str, Any] | None) -> dict[str, Any] | None
             raise
         return item  # the summary is gone: no per-column baseline, so no drift to compare
     return {**item, **{name: document[name] for name in PER_COLUMN_ATTRIBUTES}}
+
+
+def settle_unfinished_run(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: str, upload_prefix: str,
+                          processed_prefix: str, message: str, run_started: datetime,
+                          version_id: str | None = None) -> bool:
+    """The error item of a profile run that ended without recording one (killed, cancelled),
+    and no summary, unless a run profiled the file since this one started. True if recorded."""
+    file_name = file_name_for(key, upload_prefix)
+    try:
+        uploaded = s3.head_object(Bucket=bucket, Key=key, **_version(version_id))["LastModified"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
+            raise
+        uploaded = run_started  # the upload is gone: its time is unknown
+    item = error_item(file_name, message, uploaded=uploaded, processed=datetime.now(timezone.utc))
+    if not metadata.record_error_unless_newer(item, iso_utc(run_started)):
+        return False
+    s3.delete_object(Bucket=bucket, Key=summary_key(file_name, processed_prefix))  # possibly half-written
+    return True
 
 
 def _record_error(s3: Any, metadata: FileMetadataTable, bucket: str, target: str, file_name: str, message: str,
