@@ -26,6 +26,14 @@ telemetry:
   enabled: false
 run_queue:
   max_concurrent_runs: 4
+# The daemon fails runs that never start or outlive any run of this platform (the Glue jobs
+# time out after 120 minutes), so their settlement sensors act. The default run launcher
+# cannot report a dead run worker: that needs the platform's own reaper.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  max_runtime_seconds: 10800
+  poll_interval_seconds: 60
 """
 
 

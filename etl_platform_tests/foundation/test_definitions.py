@@ -28,3 +28,18 @@ def test_dagster_validates_the_workspace(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+def test_the_project_instance_monitors_runs(tmp_path):
+    """The daemon's run monitoring is on in the instance `make up` creates, so runs that never
+    start or never end are failed and their settlement sensors act."""
+    from dagster import DagsterInstance
+
+    from etl_platform.config import Settings
+    from etl_platform.local.devstack import prepare_dagster_home
+
+    home = prepare_dagster_home(Settings(state_dir=tmp_path))
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_start_timeout_seconds == 300
+        assert instance.run_monitoring_max_runtime_seconds == 10800
