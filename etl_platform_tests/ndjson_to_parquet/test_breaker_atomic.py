@@ -7,6 +7,7 @@ from threading import Barrier
 
 from etl_platform.pipelines.ndjson_to_parquet import operations
 from etl_platform.resources import platform_resources
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 
 WRITERS = 20
 THRESHOLD, COOLDOWN = 5, 3600
@@ -71,3 +72,27 @@ def test_the_operator_reset_is_unconditional_and_idempotent(aws):
     assert tracking.breaker().failures_total == 3  # the total is history, a reset keeps it
     status = operations.status(aws, now=0.0)["circuit_breaker"]
     assert status["consecutive_failures"] == 0 and status["blocking"] is None and status["opened_at"] is None
+
+
+def test_bad_files_on_several_dates_do_not_trip_it_only_failed_manifests_count(aws):
+    """The incident behind this design: three bad files on three dates. A file's problem
+    fails that file (here: its claimed version deleted, so it is left out); its manifest
+    completes, and nothing counts toward the breaker."""
+    pipeline = Pipeline(scaled(aws, manifest_max_files=2, circuit_breaker_failures=2, circuit_breaker_cooldown_seconds=3600))
+    days = ["2026-05-01", "2026-05-02", "2026-05-03"]
+    for day in days:
+        for i in range(2):
+            pipeline.land(day, f"f-{i}.ndjson", records(f"{day}-{i}", 4))
+    requests = pipeline.tick().run_requests
+    assert sorted(r.tags["date_prefix"] for r in requests) == days
+    for day in days:
+        bad = pipeline.tracking.file(day, "f-1.ndjson")
+        pipeline.s3.delete_object(Bucket=aws.names.ndjson_input_bucket, Key=f"landing/ndjson/{day}/f-1.ndjson",
+                                  VersionId=bad["version_id"])
+    assert all(pipeline.run(r.partition_key).success for r in requests)
+    assert sorted(f["date_prefix"] for f in pipeline.tracking.files_in_state("failed")) == days
+    assert pipeline.tracking.breaker().consecutive_failures == 0
+
+    pipeline.land("2026-05-04", "g-0.ndjson", records("g0", 4))
+    pipeline.land("2026-05-04", "g-1.ndjson", records("g1", 4))
+    assert [r.tags["date_prefix"] for r in pipeline.tick().run_requests] == ["2026-05-04"]  # nothing is paused
