@@ -7,6 +7,7 @@ from threading import Barrier
 
 from etl_platform.pipelines.ndjson_to_parquet import operations
 from etl_platform.resources import platform_resources
+from etl_platform.resources.tracking import BREAKER_ITEM
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 
 WRITERS = 20
@@ -96,3 +97,17 @@ def test_bad_files_on_several_dates_do_not_trip_it_only_failed_manifests_count(a
     pipeline.land("2026-05-04", "g-0.ndjson", records("g0", 4))
     pipeline.land("2026-05-04", "g-1.ndjson", records("g1", 4))
     assert [r.tags["date_prefix"] for r in pipeline.tick().run_requests] == ["2026-05-04"]  # nothing is paused
+
+
+def test_an_item_written_before_these_updates_still_counts_opens_and_resets(aws):
+    """Items the read-modify-write breaker left (restored snapshots, a live table): opened_at
+    stored as NULL, no failures_total."""
+    tracking = platform_resources(aws)["tracking_table"]
+    tracking.put({**BREAKER_ITEM, "consecutive_failures": 2, "opened_at": None})
+    state, opened = tracking.record_breaker_failure(threshold=3, cooldown_seconds=COOLDOWN)
+    assert opened and state.consecutive_failures == 3
+    assert operations.status(aws, now=state.opened_at + 1)["circuit_breaker"]["blocking"]
+
+    tracking.put({**BREAKER_ITEM, "consecutive_failures": 2, "opened_at": None})
+    assert tracking.record_breaker_success(tracking.breaker().failures_total)  # read as 0: nothing counted since
+    assert tracking.breaker().consecutive_failures == 0
