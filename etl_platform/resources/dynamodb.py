@@ -93,9 +93,11 @@ class DynamoTable(ConfigurableResource):
 
     def update(self, key: dict[str, Any], changes: dict[str, Any], *, condition: str | None = None,
                names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-               add: dict[str, int] | None = None, remove: tuple[str, ...] = ()) -> dict[str, Any] | None:
-        """SET `changes` (ADD `add`, REMOVE `remove`) on an item; the updated item, or None
-        when `condition` fails."""
+               add: dict[str, int] | None = None, remove: tuple[str, ...] = (),
+               returns: str = "ALL_NEW") -> dict[str, Any] | None:
+        """SET `changes` (ADD `add`, REMOVE `remove`) on an item; the updated item (with
+        `returns="ALL_OLD"`, the item as it was: {} if there was none), or None when
+        `condition` fails."""
         attribute_names = dict(names or {})
         attribute_values = dict(values or {})
         clauses = []
@@ -120,14 +122,14 @@ class DynamoTable(ConfigurableResource):
             "Key": serialize_item(key),
             "UpdateExpression": expression.strip(),
             "ExpressionAttributeNames": attribute_names,
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": returns,
         }
         if attribute_values:  # DynamoDB refuses an empty map
             arguments["ExpressionAttributeValues"] = serialize_item(attribute_values)
         if condition:
             arguments["ConditionExpression"] = condition
         try:
-            return deserialize_item(self._client.update_item(**arguments)["Attributes"])
+            return deserialize_item(self._client.update_item(**arguments).get("Attributes", {}))
         except ClientError as exc:
             if condition and exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None

@@ -6,7 +6,7 @@
     2026-02-01       data-001.ndjson#reupload-<etag>  quarantined (new content under an ingested key)
     2026-02-01       MANIFEST#batch-0001-20260201-..  pending -> processing -> completed | failed
     2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids
-    CONTROL          CIRCUIT_BREAKER                  consecutive_failures, opened_at
+    CONTROL          CIRCUIT_BREAKER                  consecutive_failures, opened_at, failures_total, times_opened
 
 Consistency, as DynamoDB gives it (not as moto does, which reads everything consistently):
 - every transition is a conditional write on the state it expects, so duplicate events,
@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
-from etl_platform.core.ingestion.breaker import BreakerState
+from etl_platform.core.ingestion.breaker import BreakerState, opens
 from etl_platform.core.ingestion.landing import Placement
 from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest
 from etl_platform.core.timestamps import iso_utc
@@ -43,6 +44,7 @@ MANIFEST_PREFIX = "MANIFEST#"
 COUNTER_KEY = "COUNTER#manifest"
 CONTROL_PARTITION = "CONTROL"
 BREAKER_KEY = "CIRCUIT_BREAKER"
+BREAKER_ITEM = {"date_prefix": CONTROL_PARTITION, "file_key": BREAKER_KEY}
 FILE_STATES = ("pending", "manifested", "completed", "failed")
 REUPLOAD_MARK = "#reupload-"  # `<file>#reupload-<etag>`: new content under an already-claimed key
 SETTLE_THREADS = 16  # one conditional update per file; boto3 clients are thread-safe
@@ -260,14 +262,57 @@ class FileTrackingTable(DynamoTable):
     def _manifest_key(manifest: str) -> dict[str, str]:
         return {"date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest}
 
-    # --- circuit breaker --------------------------------------------------------------
+    # --- circuit breaker (rules and scope: etl_platform/core/ingestion/breaker.py) ----
     def breaker(self) -> BreakerState:
-        item = self.get({"date_prefix": CONTROL_PARTITION, "file_key": BREAKER_KEY}) or {}
-        return BreakerState(int(item.get("consecutive_failures", 0)), item.get("opened_at"))
+        return _breaker_state(self.get(BREAKER_ITEM) or {})
 
-    def save_breaker(self, state: BreakerState) -> None:
-        self.put({
-            "date_prefix": CONTROL_PARTITION, "file_key": BREAKER_KEY,
-            "consecutive_failures": state.consecutive_failures, "opened_at": state.opened_at,
-            "updated_at": iso_utc(digits=6),
-        })
+    def record_breaker_failure(self, *, threshold: int, cooldown_seconds: float,
+                               now: float | None = None) -> tuple[BreakerState, bool]:
+        """Count one failed manifest (one atomic ADD: concurrent failures all count), then
+        open the breaker if this failure reached the threshold and it is not open already
+        (a conditional SET: of concurrent failures past the threshold, one opens it). The
+        state as this failure's count left it (other failures may have added since), and
+        whether this failure opened it."""
+        now = time.time() if now is None else now
+        counted = _breaker_state(self.update(BREAKER_ITEM, {"updated_at": iso_utc(now, digits=6)},
+                                             add={"consecutive_failures": 1, "failures_total": 1}))
+        if not opens(counted, now, threshold, cooldown_seconds):
+            return counted, False
+        # the same rule as `opens`, checked by DynamoDB on the item as it is at this write
+        opened = self.update(
+            BREAKER_ITEM, {"opened_at": now}, add={"times_opened": 1},
+            condition="consecutive_failures >= :k AND (NOT attribute_type(opened_at, :number) OR opened_at <= :expired)",
+            values={":k": threshold, ":number": "N", ":expired": now - cooldown_seconds},
+        )
+        if opened is None:  # another failure opened it first, or a success or reset came between
+            return counted, False
+        return replace(counted, opened_at=now, times_opened=int(opened["times_opened"])), True
+
+    def record_breaker_success(self, failures_total_at_start: int, now: float | None = None) -> bool:
+        """End the streak and close the breaker, unless a failure was counted since the
+        successful run started (`failures_total` moved on): True if it reset anything."""
+        now = time.time() if now is None else now
+        unchanged = "failures_total = :seen"
+        if failures_total_at_start == 0:  # an item written before failures_total existed
+            unchanged = f"(attribute_not_exists(failures_total) OR {unchanged})"
+        return self.update(BREAKER_ITEM, {"consecutive_failures": 0, "updated_at": iso_utc(now, digits=6)},
+                           remove=("opened_at",), condition=f"consecutive_failures > :zero AND {unchanged}",
+                           values={":zero": 0, ":seen": failures_total_at_start}) is not None
+
+    def reset_breaker(self, now: float | None = None) -> BreakerState:
+        """The operator's reset: unconditional, and idempotent (count 0, closed); the state
+        it replaced, read in the same write."""
+        now = time.time() if now is None else now
+        previous = self.update(BREAKER_ITEM, {"consecutive_failures": 0, "reset_at": iso_utc(now, digits=6),
+                                               "updated_at": iso_utc(now, digits=6)},
+                               remove=("opened_at",), returns="ALL_OLD")
+        return _breaker_state(previous or {})
+
+
+def _breaker_state(item: dict[str, Any]) -> BreakerState:
+    return BreakerState(
+        consecutive_failures=int(item.get("consecutive_failures", 0)),
+        opened_at=item.get("opened_at"),  # absent when closed (None in items written before)
+        failures_total=int(item.get("failures_total", 0)),
+        times_opened=int(item.get("times_opened", 0)),
+    )

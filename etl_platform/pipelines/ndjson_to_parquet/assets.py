@@ -97,6 +97,8 @@ def build_ndjson_assets(settings: Settings):
         document = json.loads(client.get_object(Bucket=names.manifest_bucket, Key=manifest_key(manifest))["Body"].read())
         files = tracking_table.files_of_manifest(manifest)
         started = time.time()
+        # failures counted so far: this run's success resets the streak only if none is counted meanwhile
+        breaker_mark = tracking_table.breaker().failures_total
         try:
             document = _leave_out_overwritten(context, document, files, client, tracking_table, alerts,
                                               names.manifest_bucket)
@@ -126,7 +128,7 @@ def build_ndjson_assets(settings: Settings):
         if untagged:
             context.log.warning(f"{manifest}: {len(untagged)} landing file(s) not tagged as ingested (they will not "
                                 f"expire by lifecycle): {untagged[:5]}")
-        tracking_table.save_breaker(tracking_table.breaker().after_success())
+        tracking_table.record_breaker_success(breaker_mark)
         mb_per_s = stats["bytes_in"] / 1024 / 1024 / duration
         _record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
         context.log.info(f"{manifest}: {stats['rows_out']} rows from {stats['files']} files in {duration:.1f} s ({mb_per_s:.1f} MB/s)")
@@ -208,11 +210,15 @@ def _record_failure(context, manifest, files, exc, tracking_table, alerts, metri
         context.log.warning(f"{manifest}: not marked failed, another run holds it; leaving its files to that run")
         return
     tracking_table.settle_files(files, "failed", manifest, error=error)
-    breaker = tracking_table.breaker().after_failure(time.time(), settings.ingestion.circuit_breaker_failures)
-    tracking_table.save_breaker(breaker)
+    breaker, opened = tracking_table.record_breaker_failure(
+        threshold=settings.ingestion.circuit_breaker_failures,
+        cooldown_seconds=settings.ingestion.circuit_breaker_cooldown_seconds)
+    if opened:
+        context.log.error(f"{manifest}: circuit breaker opened after {breaker.consecutive_failures} consecutive failed manifests")
     alerts.publish_alert(f"NDJSON manifest {manifest} failed", {
         "manifest_id": manifest, "date_prefix": date_of_manifest(manifest), "file_count": len(files), "error": error,
         "run_id": context.run.run_id, "consecutive_failures": breaker.consecutive_failures,
+        "breaker_opened": opened,
     })
     _record_metrics(metrics_table, manifest, "failed", {"files": len(files), "bytes_in": sum(int(f["size"]) for f in files)},
                     time.time() - started, settings, error=error)

@@ -10,6 +10,7 @@ from dagster import DagsterInstance
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.breaker import BreakerState, blocking_reason
+from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.in_process import execute_partition, resolve_job
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
@@ -28,10 +29,8 @@ def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine:
 
 
 def reset_breaker(settings: Settings) -> BreakerState:
-    tracking = platform_resources(settings)["tracking_table"]
-    previous = tracking.breaker()
-    tracking.save_breaker(BreakerState())
-    return previous
+    """Close the breaker (idempotent); the state it replaced."""
+    return platform_resources(settings)["tracking_table"].reset_breaker()
 
 
 def redrive_dead_letters(settings: Settings, limit: int = 1000) -> int:
@@ -63,6 +62,8 @@ def status(settings: Settings, now: float) -> dict[str, Any]:
         "failed_files": len(tracking.files_in_state("failed")),
         "circuit_breaker": {
             "consecutive_failures": breaker.consecutive_failures,
+            "opened_at": iso_utc(breaker.opened_at) if breaker.opened_at is not None else None,
+            "times_opened": breaker.times_opened,
             "blocking": blocking_reason(breaker, now, ingestion.circuit_breaker_failures,
                                         ingestion.circuit_breaker_cooldown_seconds),
         },
