@@ -123,6 +123,9 @@ MALFORMED = {
 
 
 def test_malformed_items_are_listed_with_what_they_have_and_flagged(client, dynamodb, aws, api_url, tmp_path):
+    job_schema = client.get("/openapi.json").json()["components"]["schemas"]["Job"]
+    assert job_schema["properties"]["malformed"]["type"] == "array"  # documented for API clients
+    assert set(job_schema["required"]) == {"jobId", "fileName", "status", "createdAt", "updatedAt", "inputS3Key"}
     _put(dynamodb, aws, _sound("sound", "2024-02-04T00:00:00.000Z"))
     for item, _ in MALFORMED.values():
         _put(dynamodb, aws, item)
