@@ -245,9 +245,14 @@ def jobs_status(client, job_id: str) -> None:
 @click.option("--status", type=click.Choice(["PENDING", "RUNNING", "COMPLETED", "FAILED"]))
 @click.pass_obj
 def jobs_list(client, status: str | None) -> None:
-    """Every job (newest first with --status): one line each."""
+    """Every job (newest first with --status): one line each; a malformed record shows what
+    it has, `?` for the rest, and `MALFORMED: <what is wrong>`."""
     for job in _api_call(lambda: client.list(status)):
-        click.echo(f"{job['jobId']}  {job['status']:<9}  {job['createdAt']}  {job['fileName']}")
+        shown = {name: job.get(name) or "?" for name in ("status", "createdAt", "fileName")}
+        line = f"{job['jobId']}  {shown['status']:<9}  {shown['createdAt']}  {shown['fileName']}"
+        if job.get("malformed"):
+            line += f"  MALFORMED: {'; '.join(job['malformed'])}"
+        click.echo(line)
 
 
 @jobs.command("download")

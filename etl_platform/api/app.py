@@ -19,6 +19,7 @@ from etl_platform.api.launcher import LaunchError, RunLauncher, launcher_for
 from etl_platform.resources.job_files import JobFiles
 from etl_platform.resources.jobs_table import INPUT_VERSION
 from etl_platform.config import Settings
+from etl_platform.core.job_listing import job_view, newest_first
 from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, is_parquet_stream, new_job_id, sanitise_file_name
 from etl_platform.resources import platform_resources
 
@@ -54,15 +55,16 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
         return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
 
     def job_or_404(job_id: str) -> dict[str, Any]:
+        """The item as stored: it may lack anything but its key (see job_view)."""
         job = jobs_table.get_job(job_id)
         if job is None:
             raise HTTPException(404, f"job {job_id} not found")
         return job
 
     def completed_or_409(job_id: str) -> dict[str, Any]:
-        job = job_or_404(job_id)
-        if job["status"] != COMPLETED:
-            raise HTTPException(409, f"job {job_id} is {job['status']}, not COMPLETED")
+        job = job_view(job_or_404(job_id))
+        if job["status"] != COMPLETED or job["outputS3Key"] is None:
+            raise HTTPException(409, f"job {job_id} is {_described(job)}, not COMPLETED with an output")
         return job
 
     @app.get("/", include_in_schema=False)
@@ -97,6 +99,9 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
     @app.post("/trigger-job", response_model=models.TriggerResponse, status_code=202, responses=ERRORS)
     def trigger_job(body: models.TriggerRequest) -> dict:
         job = job_or_404(body.jobId)
+        view = job_view(job)
+        if view["status"] is None or view["inputS3Key"] is None:  # nothing to convert, or no state to move from
+            raise HTTPException(409, f"job {body.jobId} is {_described(view)}: it cannot be triggered")
         if job["status"] in (RUNNING, COMPLETED):
             raise HTTPException(409, f"job {body.jobId} is {job['status']}")
         # The version the job converts: pinned by its first trigger (or by the drop sensor),
@@ -127,7 +132,7 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
 
     @app.get("/job-status/{job_id}", response_model=models.Job, responses=ERRORS)
     def job_status(job_id: str) -> dict:
-        return job_or_404(job_id)
+        return job_view(job_or_404(job_id))
 
     @app.get("/jobs", response_model=models.JobsPage, responses=ERRORS)
     def list_jobs(status: models.Status | None = None, limit: int = Query(50, ge=1, le=100),
@@ -136,7 +141,7 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
             jobs, token = jobs_table.list_jobs(status=status, limit=limit, next_token=nextToken)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
-        return {"jobs": sorted(jobs, key=lambda j: j["createdAt"], reverse=True), "nextToken": token}
+        return {"jobs": newest_first([job_view(job) for job in jobs]), "nextToken": token}
 
     @app.get("/download/{job_id}", response_model=models.DownloadResponse, responses=ERRORS)
     def download(job_id: str) -> dict:
@@ -156,8 +161,15 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
     return app
 
 
+def _described(view: dict[str, Any]) -> str:
+    """A job's status, and what its record lacks if it is malformed."""
+    if not view["malformed"]:
+        return view["status"]
+    return f"{view['status'] or 'of unknown status'} with a malformed record ({'; '.join(view['malformed'])})"
+
+
 def _launch_refused(job: dict[str, Any]) -> str:
-    if job["status"] in (RUNNING, COMPLETED) or not job.get("launchRequestedAt"):
-        return f"job {job['jobId']} is {job['status']}"
+    if job.get("status") in (RUNNING, COMPLETED) or not job.get("launchRequestedAt"):
+        return f"job {job['jobId']} is {job.get('status')}"
     run = f"Dagster run {job['launchRunId']}" if job.get("launchRunId") else "a run"
-    return f"job {job['jobId']} is {job['status']}: {run} triggered at {job['launchRequestedAt']} has not started it yet"
+    return f"job {job['jobId']} is {job.get('status')}: {run} triggered at {job['launchRequestedAt']} has not started it yet"

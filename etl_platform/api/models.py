@@ -45,15 +45,20 @@ class TriggerResponse(BaseModel):
 
 
 class Job(BaseModel):
+    """A job as stored. A record written by hand or by an older version may lack fields or
+    hold values of the wrong type: those fields are null and `malformed` says why."""
     jobId: str
-    fileName: str
-    status: Status
-    createdAt: str
-    updatedAt: str
-    inputS3Key: str
+    fileName: str | None = Field(description="null only on a malformed record")
+    status: Status | None = Field(description="null only on a malformed record")
+    createdAt: str | None = Field(description="null only on a malformed record")
+    updatedAt: str | None = Field(description="null only on a malformed record")
+    inputS3Key: str | None = Field(description="null only on a malformed record")
     outputS3Key: str | None = None
     processingTime: float | None = None
     errorMessage: str | None = None
+    malformed: list[str] = Field(default_factory=list,
+                                 description="What is missing or wrong in this job's record, e.g. "
+                                             "[\"createdAt missing\"]; empty for a sound record")
 
 
 class JobsPage(BaseModel):

@@ -1,13 +1,11 @@
 """Pipeline A's rules for jobs, files and keys. Pure: no boto3, no dagster.
 
 Shared by the jobs table resource, the Dagster asset and sensor, the REST API and the CLI,
-so a key, a file name or a page token is built one way everywhere.
+so a key or a file name is built one way everywhere (page tokens: job_listing.py).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import unicodedata
@@ -81,25 +79,6 @@ def is_parquet_stream(stream: IO[bytes], size: int) -> bool:
     tail = stream.read(4)
     stream.seek(0)
     return looks_like_parquet(head, tail, size)
-
-
-def encode_page_token(last_evaluated_key: dict[str, Any] | None) -> str | None:
-    if not last_evaluated_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_evaluated_key, sort_keys=True).encode()).decode()
-
-
-def decode_page_token(token: str | None) -> dict[str, Any] | None:
-    """The DynamoDB start key in a token; ValueError if it is not one of ours."""
-    if not token:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("nextToken is not valid") from exc
-    if not isinstance(key, dict) or not all(isinstance(v, dict) and len(v) == 1 for v in key.values()):
-        raise ValueError("nextToken is not valid")
-    return key
 
 
 def preview_records(ndjson_head: bytes, limit: int, complete: bool) -> list[dict[str, Any]]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import Field
 
-from etl_platform.core.parquet_jobs import (
-    COMPLETED, FAILED, PENDING, RUNNING, decode_page_token, encode_page_token, now_iso,
-)
+from etl_platform.core.job_listing import decode_page_token, encode_page_token
+from etl_platform.core.parquet_jobs import COMPLETED, FAILED, PENDING, RUNNING, now_iso
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.resources.dynamodb import DynamoTable, deserialize_item, serialize_item
 
@@ -111,18 +111,29 @@ class JobsTable(DynamoTable):
     def list_jobs(self, *, status: str | None = None, limit: int = 50,
                   next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """One page of jobs and the token of the next (None at the end). With `status`, the
-        GSI gives them newest first; without, a Scan gives them in table order."""
+        GSI gives them newest first; without, a Scan gives them in table order. Items as
+        stored (see core.job_listing.job_view). ValueError: the token is not one of this
+        listing's. A token whose job was deleted since continues from where that job was,
+        as DynamoDB does with any start key."""
         arguments: dict[str, Any] = {"TableName": self.table_name, "Limit": limit}
-        start = decode_page_token(next_token)
+        start = decode_page_token(next_token, status)
         if start:
             arguments["ExclusiveStartKey"] = start
-        if status is None:
-            response = self._client.scan(**arguments)
-        else:
-            response = self._client.query(
-                **arguments, IndexName=self.status_index, ScanIndexForward=False,
-                KeyConditionExpression="#status = :status", ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=serialize_item({":status": status}),
-            )
+        try:
+            if status is None:
+                response = self._client.scan(**arguments)
+            else:
+                response = self._client.query(
+                    **arguments, IndexName=self.status_index, ScanIndexForward=False,
+                    KeyConditionExpression="#status = :status", ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=serialize_item({":status": status}),
+                )
+        except ClientError as exc:
+            # A start key that passed our checks and DynamoDB still refuses (too long a
+            # value, say) is the client's mistake too, not a server error.
+            if start and exc.response["Error"]["Code"] == "ValidationException":
+                raise ValueError(f"nextToken is not valid ({exc.response['Error']['Message']}); "
+                                 "list again without it") from exc
+            raise
         jobs = [deserialize_item(item) for item in response["Items"]]
-        return jobs, encode_page_token(response.get("LastEvaluatedKey"))
+        return jobs, encode_page_token(response.get("LastEvaluatedKey"), status)

@@ -29,10 +29,11 @@ them). Statuses carry the shard so writes spread over 10 index partitions.
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from etl_platform.core.ingestion.breaker import BreakerState, opens
 from etl_platform.core.ingestion.landing import Placement
@@ -49,6 +50,9 @@ FILE_STATES = ("pending", "manifested", "completed", "failed")
 REUPLOAD_MARK = "#reupload-"  # `<file>#reupload-<etag>`: new content under an already-claimed key
 SETTLE_THREADS = 16  # one conditional update per file; boto3 clients are thread-safe
 
+log = logging.getLogger(__name__)
+Warn = Callable[[str], Any]
+
 
 def as_pending(item: dict[str, Any]) -> PendingFile:
     """A tracked file item as the manifest planner sees it."""
@@ -57,6 +61,34 @@ def as_pending(item: dict[str, Any]) -> PendingFile:
         first_seen=float(item["first_seen_epoch"]), s3_uri=item["file_path"], shard=int(item["shard_id"]),
         etag=item.get("etag", ""), version_id=item.get("version_id", ""),
     )
+
+
+def sound_pending(items: list[dict[str, Any]], warn: Warn | None = None) -> list[PendingFile]:
+    """The items as pending files, less any the planner cannot read (an item edited by hand,
+    or written by an older version: no `size`, a non-numeric shard, ...): each of those is
+    skipped with a warning naming its key, so one bad item cannot stop a sensor tick."""
+    files = []
+    for item in items:
+        reason = _unreadable(item)
+        if reason:
+            (warn or log.warning)(f"skipped tracking item {item.get('date_prefix')}/{item.get('file_key')}: "
+                                  f"malformed ({reason}); fix or delete it")
+        else:
+            files.append(as_pending(item))
+    return files
+
+
+def _unreadable(item: dict[str, Any]) -> str | None:
+    """Why as_pending cannot read an item, or None."""
+    for name in ("date_prefix", "file_key", "file_path", "size", "first_seen_epoch", "shard_id"):
+        if item.get(name) is None:
+            return f"{name} missing"
+    for name, kind in (("size", int), ("first_seen_epoch", float), ("shard_id", int)):
+        try:
+            kind(item[name])
+        except (TypeError, ValueError):
+            return f"{name} is not a number: {item[name]!r:.60}"
+    return None
 
 
 def file_order(item: dict[str, Any]) -> tuple:
@@ -129,15 +161,16 @@ class FileTrackingTable(DynamoTable):
             items += self.query(key_condition=condition, names={"#s": "status"}, values=values, index_name=self.status_index)
         return items
 
-    def pending_files(self, date_prefix: str | None = None) -> list[PendingFile]:
-        """Pending files as the GSI lists them: candidates, some perhaps claimed already."""
-        return [as_pending(i) for i in self.files_in_state("pending", date_prefix)]
+    def pending_files(self, date_prefix: str | None = None, warn: Warn | None = None) -> list[PendingFile]:
+        """Pending files as the GSI lists them: candidates, some perhaps claimed already.
+        Malformed items are left out, each with a `warn`ing (default: this module's log)."""
+        return sound_pending(self.files_in_state("pending", date_prefix), warn)
 
-    def confirm_pending(self, files: list[PendingFile]) -> list[PendingFile]:
+    def confirm_pending(self, files: list[PendingFile], warn: Warn | None = None) -> list[PendingFile]:
         """Those of `files` a consistent read of the base table still shows pending, as
         stored now: what a decision such as minting a manifest may rest on."""
         keys = [{"date_prefix": f.date_prefix, "file_key": f.file_key} for f in files]
-        return [as_pending(i) for i in self.batch_get(keys) if str(i.get("status", "")).startswith("pending#")]
+        return sound_pending([i for i in self.batch_get(keys) if str(i.get("status", "")).startswith("pending#")], warn)
 
     def claim(self, pending: PendingFile, manifest: str, now: float | None = None) -> dict[str, Any] | None:
         """pending#N -> manifested#N for `manifest`, only if still pending (atomic); the claimed

@@ -1,9 +1,9 @@
-"""Pipeline A's pure rules: file names, keys, magic bytes, page tokens, previews."""
+"""Pipeline A's pure rules: file names, keys, magic bytes, previews (page tokens: test_job_listing.py)."""
 
 import pytest
 
 from etl_platform.core.parquet_jobs import (
-    decode_page_token, encode_page_token, job_id_for_object, looks_like_parquet, output_key, preview_records,
+    job_id_for_object, looks_like_parquet, output_key, preview_records,
     sanitise_file_name,
 )
 
@@ -34,15 +34,6 @@ def test_parquet_magic_bytes():
     assert not looks_like_parquet(b"PAR1", b"PAR1", 8)  # too short for a footer
     assert not looks_like_parquet(b"PK\x03\x04", b"PAR1", 100)
     assert not looks_like_parquet(b"PAR1", b"\n}\n", 100)
-
-
-def test_page_tokens_round_trip_and_reject_garbage():
-    key = {"jobId": {"S": "j1"}, "status": {"S": "PENDING"}, "createdAt": {"S": "2024"}}
-    assert decode_page_token(encode_page_token(key)) == key
-    assert encode_page_token(None) is None and decode_page_token(None) is None
-    for garbage in ("garbage!", "bm90IGpzb24=", "WzFd"):  # bad base64, not JSON, a JSON list
-        with pytest.raises(ValueError):
-            decode_page_token(garbage)
 
 
 def test_preview_ignores_a_cut_last_line():

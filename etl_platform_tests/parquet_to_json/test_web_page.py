@@ -58,3 +58,32 @@ def test_upload_complete_preview_download(browser_page, api_url, aws, tmp_path):
     saved = tmp_path / "saved.ndjson"
     download.save_as(saved)
     assert read_ndjson(saved.read_bytes()) == expected_records(source)
+
+
+def test_malformed_records_show_flagged_and_the_page_keeps_working(browser_page, api_url, aws):
+    """Records written by hand: the page lists them with what they have and a flag, and the
+    sound job beside them still shows as usual."""
+    from etl_platform.aws import make_client
+    from etl_platform.resources.dynamodb import serialize_item
+
+    dynamodb = make_client("dynamodb", region=aws.region, endpoint_url=aws.endpoint_url)
+    for item in ({"jobId": "sound-job", "fileName": "sound.parquet", "status": "PENDING",
+                  "createdAt": "2024-02-04T00:00:00.000Z", "updatedAt": "2024-02-04T00:00:00.000Z",
+                  "inputS3Key": "uploads/sound-job/sound.parquet"},
+                 {"jobId": "bare-job"},
+                 {"jobId": "odd-job", "fileName": 42, "status": "DONE", "createdAt": 17}):
+        dynamodb.put_item(TableName=aws.names.jobs_table, Item=serialize_item(item))
+
+    page = browser_page
+    page.goto(api_url + "/")
+    page.locator("#jobs tbody tr[data-job-id='odd-job']").wait_for()
+    bare = page.locator("#jobs tbody tr[data-job-id='bare-job']")
+    assert "malformed-job" in bare.get_attribute("class")
+    assert bare.locator(".malformed").inner_text() == ("malformed record: fileName missing; status missing; "
+                                                       "createdAt missing; updatedAt missing; inputS3Key missing")
+    assert bare.locator("td").nth(2).inner_text().startswith("?")
+    odd = page.locator("#jobs tbody tr[data-job-id='odd-job'] .malformed").inner_text()
+    assert "fileName is not a string: 42" in odd and "status 'DONE'" in odd
+    sound = page.locator("#jobs tbody tr[data-job-id='sound-job']")
+    assert sound.locator(".status.PENDING").inner_text() == "PENDING" and sound.locator(".malformed").count() == 0
+    assert sound.locator("button.trigger").count() == 1 and page.locator("#message").inner_text() == ""

@@ -63,7 +63,7 @@ def build_ndjson_assets(settings: Settings):
         # candidates lags writes, so nothing is built from it directly.
         items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
         if not reused:
-            candidates = tracking_table.pending_files(date_of_manifest(manifest))
+            candidates = tracking_table.pending_files(date_of_manifest(manifest), warn=context.log.warning)
             won = claim_in_order(candidates, thresholds_from(settings), lambda f: tracking_table.claim(f, manifest),
                                  held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()),
                                  size_of=lambda item: int(item["size"]))

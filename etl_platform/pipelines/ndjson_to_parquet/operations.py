@@ -55,9 +55,11 @@ def status(settings: Settings, now: float) -> dict[str, Any]:
     tracking = resources["tracking_table"]
     ingestion = settings.ingestion
     breaker = tracking.breaker()
-    pending = Counter(f.date_prefix for f in tracking.pending_files())
+    skipped: list[str] = []  # malformed pending items, named, instead of a crash
+    pending = Counter(f.date_prefix for f in tracking.pending_files(warn=skipped.append))
     return {
         "pending_files_by_date": dict(sorted(pending.items())),
+        "skipped_malformed_items": skipped,
         "quarantined_files": len(tracking.files_in_state("quarantined")),
         "failed_files": len(tracking.files_in_state("failed")),
         "circuit_breaker": {

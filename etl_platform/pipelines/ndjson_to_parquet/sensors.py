@@ -62,20 +62,21 @@ def ingest_file_events(context, queue: SqsQueue, handler, settings: Settings) ->
     return dict(counts)
 
 
-def plan_manifests(tracking: FileTrackingTable, settings: Settings, now: float) -> list[tuple[str, str, str]]:
+def plan_manifests(tracking: FileTrackingTable, settings: Settings, now: float,
+                   warn=None) -> list[tuple[str, str, str]]:
     """(manifest id, date, reason) of each manifest to start now. The status GSI nominates
     each date's pending files; a date that reaches a threshold on them is confirmed with a
     consistent read before a manifest is minted (the GSI may still list files claimed a
-    moment ago)."""
+    moment ago). A malformed pending item is left out with a `warn`ing naming it."""
     thresholds = thresholds_from(settings)
     by_date = defaultdict(list)
-    for pending in tracking.pending_files():
+    for pending in tracking.pending_files(warn=warn):
         by_date[pending.date_prefix].append(pending)
     planned = []
     for date_prefix, nominated in sorted(by_date.items()):
         if flush_reason(nominated, now, thresholds) is None:
             continue
-        files = tracking.confirm_pending(nominated)
+        files = tracking.confirm_pending(nominated, warn=warn)
         reason = flush_reason(files, now, thresholds)
         if reason is None:
             continue
@@ -114,7 +115,7 @@ def build_file_events_sensor(settings: Settings, job):
                                  ingestion.circuit_breaker_cooldown_seconds)
         if paused:
             return SensorResult(skip_reason=paused)
-        planned = plan_manifests(tracking_table, settings, now)
+        planned = plan_manifests(tracking_table, settings, now, warn=context.log.warning)
         if not planned:
             return SensorResult(skip_reason=f"no manifest due ({counts.get('tracked', 0)} files tracked this tick)")
         for new_id, date_prefix, reason in planned:
