@@ -14,7 +14,10 @@ Input and lines
       dropped: bad JSON (including ``NaN``/``Infinity`` and numbers beyond double range),
       a JSON array/scalar, several objects on one line, an object spread over several
       lines (each of its lines is rejected), and an object with a duplicate key at any
-      depth (one of the values would be lost).  Each reject is one NDJSON record in
+      depth (one of the values would be lost), and an object nested deeper than
+      ``MAX_DEPTH`` (32) levels of objects/arrays, the line's own object being level 1
+      (error ``nested deeper than 32 levels``, in both modes: Arrow's IPC and Parquet
+      writers refuse far deeper types, and nothing may recurse without bound).  Each reject is one NDJSON record in
       ``rejects_path``: ``{"source_file", "line_number", "error", "line"}`` (see
       :mod:`.rejects`); the rest of the file is still converted.
     * Ledger: ``rows_in`` (valid + rejected lines) == ``rows_out + rejected``.
@@ -24,7 +27,8 @@ Output
       (Unicode code point order; keys are case-sensitive, so ``x`` and ``X`` are two
       columns), then ``_source_file`` (``SourceFile.source_uri``) and ``_manifest_id``.
       A source key named ``_source_file``/``_manifest_id`` is kept as
-      ``_source_file__input``/``_manifest_id__input``.  A key absent from a record -> null.
+      ``_source_file__input``/``_manifest_id__input``, with ``__input`` appended again
+      as often as needed to differ from every other key (``output_names``).  A key absent from a record -> null.
     * Every part has the same (manifest-wide) schema; rows are in manifest order, then
       line order.  Parts roll at about ``target_file_bytes`` of Parquet (Snappy), row
       groups hold about ``row_group_bytes`` of Arrow data.  Part names are deterministic;
@@ -79,11 +83,14 @@ from .convert import (
     SourceFile,
     convert_manifest,
     output_file_name,
+    output_names,
 )
+from .reader import MAX_DEPTH
 from .render import canonical_json, format_double, text_value
 
 __all__ = [
-    "ConversionResult", "SourceFile", "convert_manifest", "output_file_name",
+    "ConversionResult", "SourceFile", "convert_manifest", "output_file_name", "output_names",
+    "MAX_DEPTH",
     "SOURCE_FILE_COLUMN", "MANIFEST_ID_COLUMN", "PROVENANCE_COLUMNS",
     "DEFAULT_TARGET_FILE_BYTES", "canonical_json", "format_double", "text_value",
 ]

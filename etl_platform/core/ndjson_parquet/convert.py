@@ -69,6 +69,23 @@ def output_file_name(manifest_id: str, part: int) -> str:
     return f"{manifest_id}-part-{part:05d}.snappy.parquet"
 
 
+def output_names(keys) -> dict[str, str]:
+    """Output column name of every source key.  A key named like a provenance column gets
+    ``COLLISION_SUFFIX`` appended, as many times as needed to differ from every other key
+    and provenance column (``_source_file`` -> ``_source_file__input``, or
+    ``_source_file__input__input`` when the source also has ``_source_file__input``)."""
+    keys = list(keys)
+    taken = set(keys) | set(PROVENANCE_COLUMNS)
+    out = {k: k for k in keys}
+    for k in sorted(k for k in keys if k in PROVENANCE_COLUMNS):
+        name = k + COLLISION_SUFFIX
+        while name in taken:
+            name += COLLISION_SUFFIX
+        taken.add(name)
+        out[k] = name
+    return out
+
+
 def _read_bytes(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
@@ -314,7 +331,7 @@ def convert_manifest(files: Sequence[SourceFile], *, manifest_id: str, output_di
             final = {n: sch.STRING for n in fields}
         else:
             final = {n: sch.finalize_type(t) for n, t in fields.items()}
-        out_names = {n: (n + COLLISION_SUFFIX if n in PROVENANCE_COLUMNS else n) for n in final}
+        out_names = output_names(final)
         order = sorted(final, key=lambda n: out_names[n])
         schema = pa.schema([pa.field(out_names[n], final[n]) for n in order]
                            + [pa.field(c, sch.STRING) for c in PROVENANCE_COLUMNS])

@@ -37,6 +37,10 @@ _BOM = b"\xef\xbb\xbf"
 # with a type conflict inside itself, e.g. [1, "x"]); never part of the output
 ORIGINAL_ROW = "\x00original_row"
 _WS = b" \t\r"
+# Deepest nesting of objects/arrays a line may have (its own object is level 1).  Deeper
+# lines are rejected in both modes: Arrow IPC (the spool) and Parquet refuse types nested
+# much deeper, and the recursive renderers/unifiers would hit Python's recursion limit.
+MAX_DEPTH = 32
 
 
 @dataclass
@@ -88,7 +92,7 @@ def _all_lines_are_objects(data: bytes) -> int:
     n = len(buf)
     if n and buf[-1] == 10:
         n -= 1
-    if n == 0:
+    if n == 0 or buf[n - 1] == 10:     # empty, or a blank line at the end: slow path
         return -1
     buf = buf[:n]
     nl = np.flatnonzero(buf == 10)
@@ -102,6 +106,35 @@ def _all_lines_are_objects(data: bytes) -> int:
 
 def _table_ok(table: pa.Table) -> bool:
     return not any(sch.has_nonfinite(c) for col in table.columns for c in col.chunks)
+
+
+def _type_depth(schema: pa.Schema) -> int:
+    """Nesting levels of the deepest column, the row itself counting as 1 (iterative: a
+    type may be nested far deeper than Python's recursion limit)."""
+    deepest, stack = 1, [(f.type, 2) for f in schema]
+    while stack:
+        t, d = stack.pop()
+        if pa.types.is_struct(t):
+            deepest = max(deepest, d)
+            stack.extend((t.field(i).type, d + 1) for i in range(t.num_fields))
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            deepest = max(deepest, d)
+            stack.append((t.value_type, d + 1))
+    return deepest
+
+
+def value_depth(value) -> int:
+    """Nesting levels of a parsed JSON value (object/array = 1 + deepest member), iterative."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = v.values()
+        elif not isinstance(v, list):
+            continue
+        deepest = max(deepest, d)
+        stack.extend((x, d + 1) for x in v if isinstance(x, (dict, list)))
+    return deepest
 
 
 def _dup_check(pairs):
@@ -217,9 +250,10 @@ def parse_file(data: bytes, parser: Parser, mode: str) -> ParsedFile:
     if n_lines > 0:
         try:
             table = parser.parse(data)
-            if table.num_rows == n_lines and _table_ok(table):
+            if table.num_rows == n_lines and _table_ok(table) \
+                    and _type_depth(table.schema) <= MAX_DEPTH:
                 return ParsedFile([table], n_lines)
-        except pa.ArrowInvalid:
+        except (pa.ArrowInvalid, RecursionError):    # e.g. a line nested 1000 levels deep
             pass
     elif not data.strip(_WS + b"\n"):
         return ParsedFile([], 0)
@@ -236,12 +270,19 @@ def _slow(data: bytes, parser: Parser, mode: str) -> ParsedFile:
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as e:
-            rejects.append((n, f"invalid JSON: {e}", raw))
+            error = f"invalid JSON: {e}"
+            if str(e).startswith("depth limit exceeded"):     # orjson stops at 1024 levels
+                error = f"nested deeper than {MAX_DEPTH} levels"
+            rejects.append((n, error, raw))
             continue
         if not isinstance(value, dict):
             kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
                 type(value), "number")
             rejects.append((n, f"not a JSON object: {kind}", raw))
+            continue
+        # bytes.count is C-fast; only a line with that many brackets can be too deep
+        if line.count(b"[") + line.count(b"{") > MAX_DEPTH and value_depth(value) > MAX_DEPTH:
+            rejects.append((n, f"nested deeper than {MAX_DEPTH} levels", raw))
             continue
         good.append(line)
         numbers.append(n)

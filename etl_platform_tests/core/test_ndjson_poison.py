@@ -1,0 +1,120 @@
+"""Poison inputs of the NDJSON engine: one bad file or line never fails the manifest.
+
+Every input is generated here.  Each test converts a manifest holding the poison file
+next to an innocent one and checks that every innocent row arrives and that the bad
+line is a reject with its file and line number (never a crash, never Parquet damage).
+"""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
+from etl_platform.core.ndjson_parquet.convert import output_names
+from etl_platform.core.ndjson_parquet.reader import MAX_DEPTH, value_depth
+
+MODES = ("string", "typed")
+
+
+def _file(tmp_path, name: str, body: bytes) -> SourceFile:
+    p = tmp_path / "in" / name
+    p.parent.mkdir(exist_ok=True)
+    p.write_bytes(body)
+    return SourceFile(path=str(p), source_uri=f"s3://input/landing/{name}")
+
+
+def _innocent(tmp_path) -> SourceFile:
+    return _file(tmp_path, "innocent.ndjson", b"".join(orjson.dumps({"id": f"ok-{i}", "n": i}) + b"\n"
+                                                     for i in range(5)))
+
+
+def _convert(tmp_path, files, mode):
+    rejects = tmp_path / "rejects.ndjson"
+    result = convert_manifest(files, manifest_id="m-1", output_dir=str(tmp_path / "out"),
+                              rejects_path=str(rejects), mode=mode)
+    rows = [r for p in result.output_files for r in pq.read_table(p).to_pylist()]
+    return result, rows, [json.loads(line) for line in rejects.read_text().splitlines()]
+
+
+def _ids(rows, prefix="ok-"):
+    return sorted(r["id"] for r in rows if str(r.get("id")).startswith(prefix))
+
+
+def _nested(depth: int) -> bytes:
+    """One object line nested ``depth`` levels (the object itself is level 1)."""
+    return b'{"id":"deep","x":' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+
+
+# ----------------------------------------------------------------- blank lines at the end
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("tail", [b"\n", b"\r\n", b"  \n", b"\t \r\n\n", b"\n\n\n"])
+def test_a_file_ending_in_blank_lines_converts(tmp_path, mode, tail):
+    body = b'{"id":"p-1"}\n{"id":"p-2"}\n' + tail
+    if tail.startswith(b"\r"):
+        body = body.replace(b"}\n", b"}\r\n")
+    result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body), _innocent(tmp_path)], mode)
+    assert _ids(rows, "p-") == ["p-1", "p-2"] and len(_ids(rows)) == 5
+    assert rejects == [] and result.rows_in == result.rows_out == 7
+
+
+# ----------------------------------------------------------------- deep nesting
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 100, 400, 1000, 2000])
+def test_a_line_nested_too_deep_is_a_reject(tmp_path, mode, depth):
+    body = b'{"id":"p-1"}\n' + _nested(depth) + b'\n{"id":"p-3"}\n'
+    result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body), _innocent(tmp_path)], mode)
+    assert _ids(rows, "p-") == ["p-1", "p-3"] and len(_ids(rows)) == 5
+    assert [(r["source_file"], r["line_number"], r["error"]) for r in rejects] == \
+        [("s3://input/landing/p.ndjson", 2, f"nested deeper than {MAX_DEPTH} levels")]
+    assert result.rows_in == result.rows_out + result.rejected == 8
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("only_line", [False, True])
+def test_a_line_at_the_depth_limit_is_a_row(tmp_path, mode, only_line):
+    body = _nested(MAX_DEPTH) + b"\n" + (b"" if only_line else b'{"id":"p-2","x":"text"}\n')
+    result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body)], mode)
+    assert rejects == [] and result.rows_out == (1 if only_line else 2)
+    x = next(r["x"] for r in rows if r["id"] == "deep")
+    text = x if isinstance(x, str) else json.dumps(x, separators=(",", ":"))
+    assert text == "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+
+
+def test_value_depth_counts_objects_and_arrays_without_recursion():
+    assert value_depth({}) == 1 and value_depth({"a": [1, {"b": []}]}) == 4
+    deep = []
+    for _ in range(5000):                    # far beyond Python's recursion limit
+        deep = [deep]
+    assert value_depth({"x": deep}) == 5002
+
+
+# ----------------------------------------------------------------- provenance collisions
+
+def test_output_names_suffix_until_unique():
+    assert output_names(["a", "_source_file"]) == {"a": "a", "_source_file": "_source_file__input"}
+    names = output_names(["_source_file", "_source_file__input", "_manifest_id",
+                          "_manifest_id__input", "_manifest_id__input__input"])
+    assert names == {"_source_file": "_source_file__input__input", "_source_file__input": "_source_file__input",
+                     "_manifest_id": "_manifest_id__input__input__input",
+                     "_manifest_id__input": "_manifest_id__input",
+                     "_manifest_id__input__input": "_manifest_id__input__input"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_keys_named_like_provenance_columns_keep_their_values(tmp_path, mode):
+    line = {"id": "p-1", "_source_file": "s", "_manifest_id": "m", "_source_file__input": "si",
+            "_source_file__input__input": "sii", "_manifest_id__input": "mi"}
+    poison = _file(tmp_path, "p.ndjson", orjson.dumps(line) + b"\n")
+    result, rows, rejects = _convert(tmp_path, [poison, _innocent(tmp_path)], mode)
+    assert rejects == [] and len(_ids(rows)) == 5
+    p = next(r for r in rows if r["id"] == "p-1")
+    assert (p["_source_file"], p["_manifest_id"]) == ("s3://input/landing/p.ndjson", "m-1")
+    assert sorted(v for k, v in p.items() if k.startswith("_") and v is not None
+                  and k not in ("_source_file", "_manifest_id")) == ["m", "mi", "s", "si", "sii"]
+    assert p["_source_file__input"] == "si" and p["_source_file__input__input__input"] == "s"
