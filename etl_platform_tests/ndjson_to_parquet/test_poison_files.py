@@ -1,0 +1,49 @@
+"""Pipeline B on the emulator: one poison file never fails its manifest's innocent files."""
+
+import json
+
+from etl_platform.core.ndjson_parquet import MAX_DEPTH
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+
+DAY = "2026-05-01"
+
+
+def _body(recs, tail: bytes = b"\n", extra: bytes = b"") -> bytes:
+    return b"\n".join(json.dumps(r).encode() for r in recs) + b"\n" + extra + tail
+
+
+def test_poison_files_convert_every_innocent_row(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=4))
+    innocent, blank, deep, named = (records(p, 6) for p in ("inn", "blank", "deep", "named"))
+    pipeline.land(DAY, "innocent.ndjson", innocent)
+    pipeline.land(DAY, "blank-end.ndjson", [], body=_body(blank, tail=b"\r\n  \n\n"))
+    nested = b'{"id":"too-deep","x":' + b"[" * 400 + b"]" * 400 + b"}\n"
+    pipeline.land(DAY, "deep.ndjson", [], body=_body(deep, extra=nested))
+    for r in named:
+        r.update({"_source_file": "src", "_source_file__input": "src-in", "_manifest_id": "mid"})
+    pipeline.land(DAY, "named.ndjson", named)
+
+    results = pipeline.drain()
+    assert len(results) == 1 and all(results.values())
+    rows = pipeline.output_rows(DAY)
+    expected = [r["id"] for r in innocent + blank + deep + named]
+    assert sorted(r["id"] for r in rows) == sorted(expected)          # every innocent row, once
+    one = next(r for r in rows if r["id"] == named[0]["id"])
+    assert (one["_source_file__input__input"], one["_source_file__input"], one["_manifest_id__input"]) == \
+        ("src", "src-in", "mid")
+    assert one["_source_file"].endswith("/named.ndjson")
+    assert len(pipeline.tracking.files_in_state("completed", DAY)) == 4
+    rejects = _rejects(pipeline)
+    assert [(r["source_file"].rsplit("/", 1)[-1], r["line_number"], r["error"]) for r in rejects] == \
+        [("deep.ndjson", 7, f"nested deeper than {MAX_DEPTH} levels")]
+
+
+def _rejects(pipeline) -> list[dict]:
+    """Every reject record the runs wrote, wherever the pipeline keeps them."""
+    out = []
+    for bucket in {pipeline.names.parquet_output_bucket, pipeline.names.ndjson_input_bucket}:
+        for obj in pipeline.s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            if "reject" in obj["Key"]:
+                body = pipeline.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                out += [json.loads(line) for line in body.splitlines() if line.strip()]
+    return out
