@@ -118,3 +118,21 @@ def test_keys_named_like_provenance_columns_keep_their_values(tmp_path, mode):
     assert sorted(v for k, v in p.items() if k.startswith("_") and v is not None
                   and k not in ("_source_file", "_manifest_id")) == ["m", "mi", "s", "si", "sii"]
     assert p["_source_file__input"] == "si" and p["_source_file__input__input__input"] == "s"
+
+
+# ----------------------------------------------------------------- the validator's first-line check
+
+@pytest.mark.parametrize("depth", [400, 1000, 5000])
+@pytest.mark.parametrize("whole_file", [False, True])
+def test_validator_accepts_a_deeply_nested_first_line(depth, whole_file):
+    from etl_platform.core.ingestion.landing import content_error
+
+    # accepted, never raised: the engine rejects that line alone (see the pipeline test)
+    assert content_error(_nested(depth) + b'\n{"id":"b"}\n', whole_file=whole_file) is None
+
+
+def test_validator_still_quarantines_a_first_line_that_is_not_an_object():
+    from etl_platform.core.ingestion.landing import content_error
+
+    assert "not valid JSON" in content_error(b'{"a": [[[' + b"\n", whole_file=True)
+    assert "not NDJSON" in content_error(b"[" * 5000 + b"\n", whole_file=True)

@@ -47,3 +47,21 @@ def _rejects(pipeline) -> list[dict]:
                 body = pipeline.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
                 out += [json.loads(line) for line in body.splitlines() if line.strip()]
     return out
+
+
+def test_a_deeply_nested_first_line_is_one_reject_not_a_lost_file(aws):
+    """The validator once raised on it (RecursionError): the event cycled to the DLQ and the
+    file was never tracked.  Now the file is tracked and only that line is rejected."""
+    pipeline = Pipeline(scaled(aws, manifest_max_files=2))
+    recs, other = records("after-deep", 5), records("other", 5)
+    first = b'{"id":"deep","x":' + b"[" * 1000 + b"]" * 1000 + b"}\n"
+    pipeline.land(DAY, "deep-first.ndjson", [], body=first + _body(recs))
+    pipeline.land(DAY, "other.ndjson", other)
+
+    results = pipeline.drain()
+    assert len(results) == 1 and all(results.values())
+    assert sorted(r["id"] for r in pipeline.output_rows(DAY)) == sorted(r["id"] for r in recs + other)
+    assert {i["file_key"] for i in pipeline.tracking.files_in_state("completed", DAY)} == \
+        {"deep-first.ndjson", "other.ndjson"}
+    assert [(r["source_file"].rsplit("/", 1)[-1], r["line_number"], r["error"]) for r in _rejects(pipeline)] == \
+        [("deep-first.ndjson", 1, f"nested deeper than {MAX_DEPTH} levels")]
