@@ -136,3 +136,30 @@ def test_validator_still_quarantines_a_first_line_that_is_not_an_object():
 
     assert "not valid JSON" in content_error(b'{"a": [[[' + b"\n", whole_file=True)
     assert "not NDJSON" in content_error(b"[" * 5000 + b"\n", whole_file=True)
+
+
+# ----------------------------------------------------------------- invalid UTF-8
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bad", [b'{"id":"p-2","s":"caf\xe9"}',          # latin-1 byte
+                                 b'{"id":"p-2","s":"\xed\xa0\x80"}',    # encoded surrogate
+                                 b'{"id":"p-2","\xff":1}',               # in a key
+                                 b'{"id":"p-2","s":"\xe2\x82"}'])        # truncated sequence
+def test_invalid_utf8_lines_are_rejects_never_parquet(tmp_path, mode, bad):
+    body = b'{"id":"p-1","s":"\xc3\xa9t\xc3\xa9"}\n' + bad + b'\n{"id":"p-3","s":"x"}\n'
+    result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body), _innocent(tmp_path)], mode)
+    assert _ids(rows, "p-") == ["p-1", "p-3"] and len(_ids(rows)) == 5
+    assert next(r["s"] for r in rows if r["id"] == "p-1") == "été"
+    assert [(r["source_file"], r["line_number"]) for r in rejects] == [("s3://input/landing/p.ndjson", 2)]
+    assert rejects[0]["error"].startswith("invalid UTF-8 at byte")
+    for path in result.output_files:       # every string in the Parquet is valid UTF-8
+        for col in pq.read_table(path).columns:
+            if col.type == "string":
+                col.to_pylist()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_bom_at_the_start_of_a_file_is_not_a_reject(tmp_path, mode):
+    body = b'\xef\xbb\xbf{"id":"p-1"}\n{"id":"p-2"}\n'
+    result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body)], mode)
+    assert rejects == [] and _ids(rows, "p-") == ["p-1", "p-2"]

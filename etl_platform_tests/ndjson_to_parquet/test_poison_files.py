@@ -8,7 +8,7 @@ from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scal
 DAY = "2026-05-01"
 
 
-def _body(recs, tail: bytes = b"\n", extra: bytes = b"") -> bytes:
+def _body(recs, tail: bytes = b"", extra: bytes = b"") -> bytes:
     return b"\n".join(json.dumps(r).encode() for r in recs) + b"\n" + extra + tail
 
 
@@ -65,3 +65,18 @@ def test_a_deeply_nested_first_line_is_one_reject_not_a_lost_file(aws):
         {"deep-first.ndjson", "other.ndjson"}
     assert [(r["source_file"].rsplit("/", 1)[-1], r["line_number"], r["error"]) for r in _rejects(pipeline)] == \
         [("deep-first.ndjson", 1, f"nested deeper than {MAX_DEPTH} levels")]
+
+
+def test_invalid_utf8_line_is_a_reject_and_the_parquet_stays_readable(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=2))
+    recs, other = records("utf", 5), records("other-utf", 5)
+    bad = b'{"id":"latin1","note":"caf\xe9"}\n'
+    pipeline.land(DAY, "latin1.ndjson", [], body=b"\xef\xbb\xbf" + _body(recs[:2]) + bad + _body(recs[2:]))
+    pipeline.land(DAY, "other.ndjson", other)
+
+    results = pipeline.drain()
+    assert len(results) == 1 and all(results.values())
+    rows = pipeline.output_rows(DAY)             # decodes every string: fails on invalid UTF-8
+    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in recs + other)
+    assert [(r["source_file"].rsplit("/", 1)[-1], r["line_number"]) for r in _rejects(pipeline)] == \
+        [("latin1.ndjson", 3)]

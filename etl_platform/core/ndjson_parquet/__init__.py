@@ -12,6 +12,8 @@ Input and lines
     * Blank (whitespace-only) lines are ignored: neither rows nor rejects.
     * Every other line must be exactly one JSON object.  Otherwise it is REJECTED, never
       dropped: bad JSON (including ``NaN``/``Infinity`` and numbers beyond double range),
+      a line that is not valid UTF-8 (error ``invalid UTF-8 at byte N of the line``; such
+      bytes never reach Parquet, whose readers would refuse the whole part),
       a JSON array/scalar, several objects on one line, an object spread over several
       lines (each of its lines is rejected), and an object with a duplicate key at any
       depth (one of the values would be lost), and an object nested deeper than

@@ -246,7 +246,9 @@ class _LineParser:
 def parse_file(data: bytes, parser: Parser, mode: str) -> ParsedFile:
     if data.startswith(_BOM):
         data = data[len(_BOM):]
-    n_lines = _all_lines_are_objects(data)
+    # pyarrow copies invalid UTF-8 into string columns unchecked (Parquet readers then
+    # refuse the whole part): such a file takes the slow path, where orjson rejects the line
+    n_lines = _all_lines_are_objects(data) if _is_utf8(data) else -1
     if n_lines > 0:
         try:
             table = parser.parse(data)
@@ -260,6 +262,26 @@ def parse_file(data: bytes, parser: Parser, mode: str) -> ParsedFile:
     return _slow(data, parser, mode)
 
 
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():                    # C-fast, no copy: the common case
+        return True
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _invalid_json(line: bytes, e: Exception) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as u:
+        return f"invalid UTF-8 at byte {u.start + 1} of the line"
+    if str(e).startswith("depth limit exceeded"):     # orjson stops at 1024 levels
+        return f"nested deeper than {MAX_DEPTH} levels"
+    return f"invalid JSON: {e}"
+
+
 def _slow(data: bytes, parser: Parser, mode: str) -> ParsedFile:
     rejects: list[tuple[int, str, bytes]] = []
     good, numbers = [], []
@@ -270,10 +292,7 @@ def _slow(data: bytes, parser: Parser, mode: str) -> ParsedFile:
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as e:
-            error = f"invalid JSON: {e}"
-            if str(e).startswith("depth limit exceeded"):     # orjson stops at 1024 levels
-                error = f"nested deeper than {MAX_DEPTH} levels"
-            rejects.append((n, error, raw))
+            rejects.append((n, _invalid_json(line, e), raw))
             continue
         if not isinstance(value, dict):
             kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
