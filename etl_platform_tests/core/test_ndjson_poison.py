@@ -163,3 +163,59 @@ def test_a_bom_at_the_start_of_a_file_is_not_a_reject(tmp_path, mode):
     body = b'\xef\xbb\xbf{"id":"p-1"}\n{"id":"p-2"}\n'
     result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body)], mode)
     assert rejects == [] and _ids(rows, "p-") == ["p-1", "p-2"]
+
+
+# ----------------------------------------------------------------- integers keep every digit
+
+BIG = [2**53 + 1, -(2**53 + 1), 2**63 - 1, -2**63, 2**63, -(2**63) - 1, 10**30 + 7, -(10**40 + 3)]
+
+
+@pytest.mark.parametrize("layout", ["alone", "with_fraction", "nested"])
+def test_string_mode_keeps_the_exact_text_of_big_integers(tmp_path, layout):
+    lines = []
+    for i, v in enumerate(BIG):
+        rec = {"id": f"p-{i}", "n": v} if layout != "nested" else {"id": f"p-{i}", "n": {"v": [v, 1]}}
+        lines.append(json.dumps(rec).encode())
+        if layout == "with_fraction":      # makes pyarrow infer a double column
+            lines.append(json.dumps({"id": f"q-{i}", "n": 1.5}).encode())
+    body = b"\n".join(lines) + b"\n"
+    result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body), _innocent(tmp_path)], "string")
+    assert rejects == [] and len(_ids(rows)) == 5
+    got = {r["id"]: r["n"] for r in rows if r["id"].startswith("p-")}
+    want = {f"p-{i}": (str(v) if layout != "nested" else f'{{"v":[{v},1]}}') for i, v in enumerate(BIG)}
+    assert got == want
+    assert all(r["n"] == "1.5" for r in rows if r["id"].startswith("q-"))
+
+
+def test_typed_mode_keeps_int64_exact_and_widens_wider_integers_to_text(tmp_path):
+    int64s = [2**53 + 1, 2**63 - 1, -2**63, 7]
+    a = _file(tmp_path, "a.ndjson", b"".join(json.dumps({"id": f"a-{i}", "n": v, "m": v}).encode() + b"\n"
+                                             for i, v in enumerate(int64s)))
+    wide = [2**63, -(2**63) - 1, 10**30 + 7]
+    b = _file(tmp_path, "b.ndjson", b"".join(json.dumps({"id": f"b-{i}", "n": v, "s": {"w": v}}).encode() + b"\n"
+                                             for i, v in enumerate(wide)))
+    result, rows, rejects = _convert(tmp_path, [a, b], "typed")
+    assert rejects == []
+    types = {c["name"]: c["type"] for c in result.schema}
+    assert types["m"] == "int64"                     # int64 stays exact int64
+    assert types["n"] == "string" and types["s"] == "struct<w: string>"   # wider: exact text
+    got = {r["id"]: (r["n"], r["m"]) for r in rows}
+    assert got == {**{f"a-{i}": (str(v), v) for i, v in enumerate(int64s)},
+                   **{f"b-{i}": (str(v), None) for i, v in enumerate(wide)}}
+    assert [r["s"]["w"] for r in rows if r["id"].startswith("b-")] == [str(v) for v in wide]
+
+
+def test_typed_mode_int64_limits_on_the_fast_path_stay_int64(tmp_path):
+    body = b'{"n":9223372036854775807}\n{"n":-9223372036854775808}\n{"n":9007199254740993}\n'
+    result, rows, _ = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body)], "typed")
+    assert [r["n"] for r in rows] == [2**63 - 1, -2**63, 2**53 + 1]
+    assert {c["name"]: c["type"] for c in result.schema}["n"] == "int64"
+
+
+def test_digit_runs_inside_strings_do_not_count_as_big_integers():
+    from etl_platform.core.ndjson_parquet.reader import _has_big_int
+
+    assert not _has_big_int(b'{"id":"12345678901234567890","t":"2026-01-01T00:00:00"}\n')
+    assert not _has_big_int(b'{"n":123456789012345}\n')             # 15 digits: exact in a double
+    assert _has_big_int(b'{"n":1234567890123456}\n')
+    assert _has_big_int(b'{"n":[1, -12345678901234567890]}\n')

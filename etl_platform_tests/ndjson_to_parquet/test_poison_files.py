@@ -80,3 +80,15 @@ def test_invalid_utf8_line_is_a_reject_and_the_parquet_stays_readable(aws):
     assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in recs + other)
     assert [(r["source_file"].rsplit("/", 1)[-1], r["line_number"]) for r in _rejects(pipeline)] == \
         [("latin1.ndjson", 3)]
+
+
+def test_big_integers_keep_every_digit_through_the_pipeline(aws):
+    pipeline = Pipeline(scaled(aws, manifest_max_files=1))
+    big = [2**53 + 1, 2**63 - 1, -2**63, 2**64 + 1, -(10**30 + 7)]
+    recs = [{"id": f"big-{i}", "n": v, "pad": "x" * 40} for i, v in enumerate(big)]
+    pipeline.land(DAY, "big.ndjson", recs, extra_lines=['{"id": "frac", "n": 1.5}'])
+
+    results = pipeline.drain()
+    assert len(results) == 1 and all(results.values())
+    got = {r["id"]: r["n"] for r in pipeline.output_rows(DAY)}
+    assert got == {**{f"big-{i}": str(v) for i, v in enumerate(big)}, "frac": "1.5"}

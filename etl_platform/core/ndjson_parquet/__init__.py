@@ -41,7 +41,9 @@ Output
 
 mode="string" (default; the seed's "cast every column to string")
     Every top-level column is a string.  Value text (:mod:`.render`): strings unquoted;
-    integers in decimal; doubles: integral and ``|x| < 2**53`` -> integer text
+    integers in decimal, every digit kept at any size and nesting (a line holding an
+    integer of 16+ digits is parsed with Python's exact ints, never through a double);
+    doubles: integral and ``|x| < 2**53`` -> integer text
     (``1.0`` -> ``1``), otherwise the shortest round-trip digits, plain when the
     decimal exponent is in -6..9, else ``1.5e-7`` / ``1.2345e+10`` form;
     ``true``/``false``; objects/arrays as compact canonical JSON with object keys
@@ -51,8 +53,12 @@ mode="typed"
     Arrow types unified over the manifest (:mod:`.schema`): int+double -> double,
     struct fields unioned (sorted by name), lists unified element-wise, null-only
     fields -> string, anything irreconcilable (number+string, scalar+struct, ...) ->
-    string holding the value's text as in string mode.  Integers beyond int64 parse
-    as double.
+    string holding the value's text as in string mode.  Integers: int64 exact
+    (limits included); an integer wider than int64 is typed string, its exact decimal
+    text, so a field holding one becomes a string column and its int64 values their
+    decimal text (``-9223372036854775808``), never a rounded double.
+    A field mixing integers and fractions is double (the int+double rule): there, as
+    in JSON readers generally, integers beyond 2**53 are rounded.
 
 Parquet layout
     Snappy; dictionary encoding only for columns (including nested leaves) whose first
@@ -72,8 +78,9 @@ Spark parity (for the Glue job)
 
 Limits
     A file is held in memory while it is parsed (input files are 0.1-20 MB); memory does
-    not grow with the number of files.  In a field that mixes integers and fractions
-    within one file, integers beyond 2**53 lose precision (parsed as double).
+    not grow with the number of files.  Typed mode only: in a field that mixes integers
+    and fractions, integers beyond 2**53 are rounded (the column is double).  Lines
+    holding an integer of 16+ digits are parsed one by one in Python (slower, exact).
 """
 
 from .convert import (

@@ -13,6 +13,7 @@ files; the spool costs local disk (~0.6-1x the NDJSON size) and is deleted at th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -25,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
@@ -249,7 +249,7 @@ def _columns(t: pa.Table, order: list[str], final: dict[str, pa.DataType]) -> li
     # manifest-wide types, so they follow exactly the same rules as every other row
     originals = t.column(ORIGINAL_ROW).combine_chunks()
     where = np.flatnonzero(pc.is_valid(originals).to_numpy(zero_copy_only=False))
-    values = [orjson.loads(originals[int(i)].as_py()) for i in where]
+    values = [json.loads(originals[int(i)].as_py()) for i in where]   # exact big integers
     index = np.arange(t.num_rows)
     index[where] = t.num_rows + np.arange(len(where))
     out = []
