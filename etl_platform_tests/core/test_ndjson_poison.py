@@ -219,3 +219,18 @@ def test_digit_runs_inside_strings_do_not_count_as_big_integers():
     assert not _has_big_int(b'{"n":123456789012345}\n')             # 15 digits: exact in a double
     assert _has_big_int(b'{"n":1234567890123456}\n')
     assert _has_big_int(b'{"n":[1, -12345678901234567890]}\n')
+
+
+def test_validator_names_the_encoding_when_the_first_line_is_not_utf8():
+    from etl_platform.core.ingestion.landing import content_error
+
+    assert content_error(b'{"note":"caf\xe9"}\n', whole_file=True) == \
+        "wrong encoding: the first line is not valid UTF-8 (byte 13)"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lone_surrogate_escapes_are_rejects(tmp_path, mode):
+    # valid-looking JSON text that would decode to invalid UTF-8: never reaches Parquet
+    body = b'{"id":"p-1","s":"\\ud800"}\n{"id":"p-2","s":"\\ud83d\\ude00"}\n'
+    result, rows, rejects = _convert(tmp_path, [_file(tmp_path, "p.ndjson", body)], mode)
+    assert [r["s"] for r in rows] == ["\U0001F600"] and [r["line_number"] for r in rejects] == [1]

@@ -74,6 +74,8 @@ def content_error(head: bytes, *, whole_file: bool) -> str | None:
     if newline or whole_file:
         try:
             value = json.loads(line)
+        except UnicodeDecodeError as exc:   # a ValueError too: say what is wrong
+            return f"wrong encoding: the first line is not valid UTF-8 (byte {exc.start + 1})"
         except ValueError as exc:
             return f"not NDJSON: the first line is not valid JSON ({str(exc)[:80]})"
         except RecursionError:
