@@ -36,7 +36,7 @@ import pyarrow as pa
 from etl_platform.core.ingestion import manifests
 from etl_platform.core.ingestion.outputs import settle_outputs
 from etl_platform.core.ndjson_parquet import schema as sch
-from etl_platform.core.ndjson_parquet.convert import COLLISION_SUFFIX, PROVENANCE_COLUMNS, _columns, _combine, output_file_name
+from etl_platform.core.ndjson_parquet.convert import PROVENANCE_COLUMNS, _columns, _combine, output_file_name, output_names
 from etl_platform.core.ndjson_parquet.reader import ORIGINAL_ROW, Parser, parse_file
 from etl_platform.core.ndjson_parquet.rejects import RejectWriter
 from etl_platform.core.pipes_session import open_pipes
@@ -99,7 +99,7 @@ def final_schema(schemas, mode):
         if blob:
             sch.unify_fields(fields, pa.ipc.read_schema(pa.py_buffer(blob)))
     final = {n: (sch.STRING if mode == "string" else sch.finalize_type(t)) for n, t in fields.items()}
-    out_names = {n: (n + COLLISION_SUFFIX if n in PROVENANCE_COLUMNS else n) for n in final}
+    out_names = output_names(final)
     order = sorted(final, key=lambda n: out_names[n])
     arrow_schema = pa.schema([pa.field(out_names[n], final[n]) for n in order]
                              + [pa.field(c, sch.STRING) for c in PROVENANCE_COLUMNS])

@@ -61,7 +61,10 @@ HEAD_BYTES = 64 * 1024  # a first line longer than this is judged by its opening
 
 
 def content_error(head: bytes, *, whole_file: bool) -> str | None:
-    """The file must start with a JSON object line: judged on its first HEAD_BYTES."""
+    """The file must start with a JSON object line: judged on its first HEAD_BYTES.
+
+    Never raises on content: a first line nested too deeply to parse here is accepted
+    (the engine turns that line alone into a reject)."""
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not text:
         return "no content: the file holds only blank lines"
@@ -71,8 +74,15 @@ def content_error(head: bytes, *, whole_file: bool) -> str | None:
     if newline or whole_file:
         try:
             value = json.loads(line)
+        except UnicodeDecodeError as exc:   # a ValueError too: say what is wrong
+            return f"wrong encoding: the first line is not valid UTF-8 (byte {exc.start + 1})"
         except ValueError as exc:
             return f"not NDJSON: the first line is not valid JSON ({str(exc)[:80]})"
+        except RecursionError:
+            # nested too deep for Python to judge; it starts with "{", so the file is
+            # tracked and the engine rejects that one line (nested deeper than MAX_DEPTH)
+            # with its line number while converting the rest: the file is not lost for it
+            return None
         if not isinstance(value, dict):
             return "not NDJSON: the first line is not a JSON object"
     return None

@@ -12,9 +12,14 @@ Input and lines
     * Blank (whitespace-only) lines are ignored: neither rows nor rejects.
     * Every other line must be exactly one JSON object.  Otherwise it is REJECTED, never
       dropped: bad JSON (including ``NaN``/``Infinity`` and numbers beyond double range),
+      a line that is not valid UTF-8 (error ``invalid UTF-8 at byte N of the line``; such
+      bytes never reach Parquet, whose readers would refuse the whole part),
       a JSON array/scalar, several objects on one line, an object spread over several
       lines (each of its lines is rejected), and an object with a duplicate key at any
-      depth (one of the values would be lost).  Each reject is one NDJSON record in
+      depth (one of the values would be lost), and an object nested deeper than
+      ``MAX_DEPTH`` (32) levels of objects/arrays, the line's own object being level 1
+      (error ``nested deeper than 32 levels``, in both modes: Arrow's IPC and Parquet
+      writers refuse far deeper types, and nothing may recurse without bound).  Each reject is one NDJSON record in
       ``rejects_path``: ``{"source_file", "line_number", "error", "line"}`` (see
       :mod:`.rejects`); the rest of the file is still converted.
     * Ledger: ``rows_in`` (valid + rejected lines) == ``rows_out + rejected``.
@@ -24,7 +29,8 @@ Output
       (Unicode code point order; keys are case-sensitive, so ``x`` and ``X`` are two
       columns), then ``_source_file`` (``SourceFile.source_uri``) and ``_manifest_id``.
       A source key named ``_source_file``/``_manifest_id`` is kept as
-      ``_source_file__input``/``_manifest_id__input``.  A key absent from a record -> null.
+      ``_source_file__input``/``_manifest_id__input``, with ``__input`` appended again
+      as often as needed to differ from every other key (``output_names``).  A key absent from a record -> null.
     * Every part has the same (manifest-wide) schema; rows are in manifest order, then
       line order.  Parts roll at about ``target_file_bytes`` of Parquet (Snappy), row
       groups hold about ``row_group_bytes`` of Arrow data.  Part names are deterministic;
@@ -35,7 +41,9 @@ Output
 
 mode="string" (default; the seed's "cast every column to string")
     Every top-level column is a string.  Value text (:mod:`.render`): strings unquoted;
-    integers in decimal; doubles: integral and ``|x| < 2**53`` -> integer text
+    integers in decimal, every digit kept at any size and nesting (a line holding an
+    integer of 16+ digits is parsed with Python's exact ints, never through a double);
+    doubles: integral and ``|x| < 2**53`` -> integer text
     (``1.0`` -> ``1``), otherwise the shortest round-trip digits, plain when the
     decimal exponent is in -6..9, else ``1.5e-7`` / ``1.2345e+10`` form;
     ``true``/``false``; objects/arrays as compact canonical JSON with object keys
@@ -45,8 +53,12 @@ mode="typed"
     Arrow types unified over the manifest (:mod:`.schema`): int+double -> double,
     struct fields unioned (sorted by name), lists unified element-wise, null-only
     fields -> string, anything irreconcilable (number+string, scalar+struct, ...) ->
-    string holding the value's text as in string mode.  Integers beyond int64 parse
-    as double.
+    string holding the value's text as in string mode.  Integers: int64 exact
+    (limits included); an integer wider than int64 is typed string, its exact decimal
+    text, so a field holding one becomes a string column and its int64 values their
+    decimal text (``-9223372036854775808``), never a rounded double.
+    A field mixing integers and fractions is double (the int+double rule): there, as
+    in JSON readers generally, integers beyond 2**53 are rounded.
 
 Parquet layout
     Snappy; dictionary encoding only for columns (including nested leaves) whose first
@@ -66,8 +78,9 @@ Spark parity (for the Glue job)
 
 Limits
     A file is held in memory while it is parsed (input files are 0.1-20 MB); memory does
-    not grow with the number of files.  In a field that mixes integers and fractions
-    within one file, integers beyond 2**53 lose precision (parsed as double).
+    not grow with the number of files.  Typed mode only: in a field that mixes integers
+    and fractions, integers beyond 2**53 are rounded (the column is double).  Lines
+    holding an integer of 16+ digits are parsed one by one in Python (slower, exact).
 """
 
 from .convert import (
@@ -79,11 +92,14 @@ from .convert import (
     SourceFile,
     convert_manifest,
     output_file_name,
+    output_names,
 )
+from .reader import MAX_DEPTH
 from .render import canonical_json, format_double, text_value
 
 __all__ = [
-    "ConversionResult", "SourceFile", "convert_manifest", "output_file_name",
+    "ConversionResult", "SourceFile", "convert_manifest", "output_file_name", "output_names",
+    "MAX_DEPTH",
     "SOURCE_FILE_COLUMN", "MANIFEST_ID_COLUMN", "PROVENANCE_COLUMNS",
     "DEFAULT_TARGET_FILE_BYTES", "canonical_json", "format_double", "text_value",
 ]

@@ -13,6 +13,7 @@ files; the spool costs local disk (~0.6-1x the NDJSON size) and is deleted at th
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -25,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
@@ -67,6 +67,23 @@ class ConversionResult:
 def output_file_name(manifest_id: str, part: int) -> str:
     """Deterministic part name: a retry of the same manifest overwrites, never duplicates."""
     return f"{manifest_id}-part-{part:05d}.snappy.parquet"
+
+
+def output_names(keys) -> dict[str, str]:
+    """Output column name of every source key.  A key named like a provenance column gets
+    ``COLLISION_SUFFIX`` appended, as many times as needed to differ from every other key
+    and provenance column (``_source_file`` -> ``_source_file__input``, or
+    ``_source_file__input__input`` when the source also has ``_source_file__input``)."""
+    keys = list(keys)
+    taken = set(keys) | set(PROVENANCE_COLUMNS)
+    out = {k: k for k in keys}
+    for k in sorted(k for k in keys if k in PROVENANCE_COLUMNS):
+        name = k + COLLISION_SUFFIX
+        while name in taken:
+            name += COLLISION_SUFFIX
+        taken.add(name)
+        out[k] = name
+    return out
 
 
 def _read_bytes(path: str) -> bytes:
@@ -232,7 +249,7 @@ def _columns(t: pa.Table, order: list[str], final: dict[str, pa.DataType]) -> li
     # manifest-wide types, so they follow exactly the same rules as every other row
     originals = t.column(ORIGINAL_ROW).combine_chunks()
     where = np.flatnonzero(pc.is_valid(originals).to_numpy(zero_copy_only=False))
-    values = [orjson.loads(originals[int(i)].as_py()) for i in where]
+    values = [json.loads(originals[int(i)].as_py()) for i in where]   # exact big integers
     index = np.arange(t.num_rows)
     index[where] = t.num_rows + np.arange(len(where))
     out = []
@@ -314,7 +331,7 @@ def convert_manifest(files: Sequence[SourceFile], *, manifest_id: str, output_di
             final = {n: sch.STRING for n in fields}
         else:
             final = {n: sch.finalize_type(t) for n, t in fields.items()}
-        out_names = {n: (n + COLLISION_SUFFIX if n in PROVENANCE_COLUMNS else n) for n in final}
+        out_names = output_names(final)
         order = sorted(final, key=lambda n: out_names[n])
         schema = pa.schema([pa.field(out_names[n], final[n]) for n in order]
                            + [pa.field(c, sch.STRING) for c in PROVENANCE_COLUMNS])

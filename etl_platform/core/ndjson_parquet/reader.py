@@ -37,6 +37,14 @@ _BOM = b"\xef\xbb\xbf"
 # with a type conflict inside itself, e.g. [1, "x"]); never part of the output
 ORIGINAL_ROW = "\x00original_row"
 _WS = b" \t\r"
+# Deepest nesting of objects/arrays a line may have (its own object is level 1).  Deeper
+# lines are rejected in both modes: Arrow IPC (the spool) and Parquet refuse types nested
+# much deeper, and the recursive renderers/unifiers would hit Python's recursion limit.
+MAX_DEPTH = 32
+# An integer token that may exceed 2**53: pyarrow would parse it as a double (beyond int64,
+# or in a column mixed with fractions), losing digits.  Lines holding one are parsed in
+# Python, whose ints are exact.  A digit run inside a string may match too: harmless.
+_BIG_INT = re.compile(rb"[:,\[\s]-?\d{16,}[,}\]\s]")
 
 
 @dataclass
@@ -88,7 +96,7 @@ def _all_lines_are_objects(data: bytes) -> int:
     n = len(buf)
     if n and buf[-1] == 10:
         n -= 1
-    if n == 0:
+    if n == 0 or buf[n - 1] == 10:     # empty, or a blank line at the end: slow path
         return -1
     buf = buf[:n]
     nl = np.flatnonzero(buf == 10)
@@ -102,6 +110,44 @@ def _all_lines_are_objects(data: bytes) -> int:
 
 def _table_ok(table: pa.Table) -> bool:
     return not any(sch.has_nonfinite(c) for col in table.columns for c in col.chunks)
+
+
+def _type_depth(schema: pa.Schema) -> int:
+    """Nesting levels of the deepest column, the row itself counting as 1 (iterative: a
+    type may be nested far deeper than Python's recursion limit)."""
+    deepest, stack = 1, [(f.type, 2) for f in schema]
+    while stack:
+        t, d = stack.pop()
+        if pa.types.is_struct(t):
+            deepest = max(deepest, d)
+            stack.extend((t.field(i).type, d + 1) for i in range(t.num_fields))
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            deepest = max(deepest, d)
+            stack.append((t.value_type, d + 1))
+    return deepest
+
+
+def value_depth(value) -> int:
+    """Nesting levels of a parsed JSON value (object/array = 1 + deepest member), iterative."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = v.values()
+        elif not isinstance(v, list):
+            continue
+        deepest = max(deepest, d)
+        stack.extend((x, d + 1) for x in v if isinstance(x, (dict, list)))
+    return deepest
+
+
+def _has_big_int(data: bytes) -> bool:
+    """Whether ``data`` may hold an integer token of 16+ digits.  Vectorised pre-check
+    (any run of 16 digits, ~20 ms for 25 MB) before the exact but slower regex."""
+    run = (np.frombuffer(data, np.uint8) - 48) < 10        # digits (uint8 wraps below '0')
+    for shift in (1, 2, 4, 8):                             # run[i]: 2, 4, 8, 16 digits from i
+        run = run[:-shift] & run[shift:]
+    return bool(run.any()) and _BIG_INT.search(b" " + data) is not None
 
 
 def _dup_check(pairs):
@@ -118,8 +164,8 @@ def _py_type(v) -> pa.DataType:
         return pa.null()
     if isinstance(v, bool):
         return pa.bool_()
-    if isinstance(v, int):
-        return pa.int64() if -2**63 <= v < 2**63 else pa.float64()
+    if isinstance(v, int):      # wider than int64: its exact decimal text
+        return pa.int64() if -2**63 <= v < 2**63 else sch.STRING
     if isinstance(v, float):
         return pa.float64()
     if isinstance(v, str):
@@ -171,10 +217,26 @@ class _LineParser:
         if self.mode == "typed":
             # the resolution above only fits this row's own types; keep the original so
             # the row can be resolved again against the manifest-wide schema (pass 2)
-            table = table.append_column(ORIGINAL_ROW, pa.array([orjson.dumps(value).decode()]))
+            # json, not orjson: orjson refuses integers wider than 64 bits
+            table = table.append_column(ORIGINAL_ROW, pa.array([json.dumps(value)]))
         return table
 
-    def parse(self, lines: list[bytes], numbers: list[int]) -> list[pa.Table]:
+    def parse(self, lines: list[bytes], numbers: list[int], exact: set[int]) -> list[pa.Table]:
+        """Tables of ``lines`` in order; lines at the indexes in ``exact`` are parsed in
+        Python (big integers), the runs between them by Arrow."""
+        tables, start = [], 0
+        for i in sorted(exact):
+            if start < i:
+                tables += self._arrow(lines[start:i], numbers[start:i])
+            t = self.one_row(lines[i], numbers[i], "integer of 16+ digits")
+            if t is not None:
+                tables.append(t)
+            start = i + 1
+        if start < len(lines):
+            tables += self._arrow(lines[start:], numbers[start:])
+        return tables
+
+    def _arrow(self, lines: list[bytes], numbers: list[int]) -> list[pa.Table]:
         tables, start = [], 0
         while start < len(lines):
             chunk = lines[start:]
@@ -213,22 +275,46 @@ class _LineParser:
 def parse_file(data: bytes, parser: Parser, mode: str) -> ParsedFile:
     if data.startswith(_BOM):
         data = data[len(_BOM):]
-    n_lines = _all_lines_are_objects(data)
+    # pyarrow copies invalid UTF-8 into string columns unchecked (Parquet readers then
+    # refuse the whole part): such a file takes the slow path, where orjson rejects the line
+    big = _has_big_int(data)
+    n_lines = _all_lines_are_objects(data) if _is_utf8(data) and not big else -1
     if n_lines > 0:
         try:
             table = parser.parse(data)
-            if table.num_rows == n_lines and _table_ok(table):
+            if table.num_rows == n_lines and _table_ok(table) \
+                    and _type_depth(table.schema) <= MAX_DEPTH:
                 return ParsedFile([table], n_lines)
-        except pa.ArrowInvalid:
+        except (pa.ArrowInvalid, RecursionError):    # e.g. a line nested 1000 levels deep
             pass
     elif not data.strip(_WS + b"\n"):
         return ParsedFile([], 0)
-    return _slow(data, parser, mode)
+    return _slow(data, parser, mode, big)
 
 
-def _slow(data: bytes, parser: Parser, mode: str) -> ParsedFile:
+def _is_utf8(data: bytes) -> bool:
+    if data.isascii():                    # C-fast, no copy: the common case
+        return True
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _invalid_json(line: bytes, e: Exception) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as u:
+        return f"invalid UTF-8 at byte {u.start + 1} of the line"
+    if str(e).startswith("depth limit exceeded"):     # orjson stops at 1024 levels
+        return f"nested deeper than {MAX_DEPTH} levels"
+    return f"invalid JSON: {e}"
+
+
+def _slow(data: bytes, parser: Parser, mode: str, big: bool = True) -> ParsedFile:
     rejects: list[tuple[int, str, bytes]] = []
-    good, numbers = [], []
+    good, numbers, exact = [], [], set()
     for n, raw in enumerate(data.split(b"\n"), 1):
         line = raw.strip(_WS)
         if not line:
@@ -236,16 +322,22 @@ def _slow(data: bytes, parser: Parser, mode: str) -> ParsedFile:
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError as e:
-            rejects.append((n, f"invalid JSON: {e}", raw))
+            rejects.append((n, _invalid_json(line, e), raw))
             continue
         if not isinstance(value, dict):
             kind = {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
                 type(value), "number")
             rejects.append((n, f"not a JSON object: {kind}", raw))
             continue
+        # bytes.count is C-fast; only a line with that many brackets can be too deep
+        if line.count(b"[") + line.count(b"{") > MAX_DEPTH and value_depth(value) > MAX_DEPTH:
+            rejects.append((n, f"nested deeper than {MAX_DEPTH} levels", raw))
+            continue
+        if big and _BIG_INT.search(b" " + line):
+            exact.add(len(good))
         good.append(line)
         numbers.append(n)
     rows_in = len(good) + len(rejects)
-    tables = _LineParser(parser, mode, rejects).parse(good, numbers) if good else []
+    tables = _LineParser(parser, mode, rejects).parse(good, numbers, exact) if good else []
     rejects.sort(key=lambda r: r[0])
     return ParsedFile(tables, rows_in, rejects, fast=False)
