@@ -27,6 +27,7 @@ from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
 from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
+from etl_platform.pipelines.ndjson_to_parquet.settlement import record_manifest_failure, record_metrics
 from etl_platform.pipelines.ndjson_to_parquet.sources import mark_ingested, overwritten_sources
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
@@ -116,7 +117,8 @@ def build_ndjson_assets(settings: Settings):
             else:
                 stats = _run_spark(context, glue, manifest, settings)
         except Exception as exc:
-            _record_failure(context, manifest, files, exc, tracking_table, alerts, metrics_table, started, settings)
+            record_manifest_failure(context.log, context.run.run_id, manifest, files, f"{type(exc).__name__}: {exc}",
+                                    tracking_table, alerts, metrics_table, time.time() - started, settings)
             raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
         duration = max(time.time() - started, 1e-6)
         if tracking_table.complete_manifest(manifest, context.run.run_id, rows_in=stats["rows_in"], rows_out=stats["rows_out"],
@@ -130,7 +132,7 @@ def build_ndjson_assets(settings: Settings):
                                 f"expire by lifecycle): {untagged[:5]}")
         tracking_table.record_breaker_success(breaker_mark)
         mb_per_s = stats["bytes_in"] / 1024 / 1024 / duration
-        _record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
+        record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
         context.log.info(f"{manifest}: {stats['rows_out']} rows from {stats['files']} files in {duration:.1f} s ({mb_per_s:.1f} MB/s)")
         ledger_ok = stats["rows_in"] == stats["rows_out"] + stats["rejected"]
         return MaterializeResult(
@@ -200,41 +202,3 @@ def _run_spark(context, glue: GlueJobRunner, manifest: str, settings: Settings) 
     if not reports:
         raise RuntimeError(f"Glue job {names.ndjson_glue_job} ended without reporting its result")
     return reports[-1]
-
-
-def _record_failure(context, manifest, files, exc, tracking_table, alerts, metrics_table, started, settings) -> None:
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    context.log.error(f"{manifest} failed: {error}")
-    if tracking_table.fail_manifest(manifest, context.run.run_id, error) is None:
-        # another run holds it (or finished it) since: its outcome settles the files and the breaker
-        context.log.warning(f"{manifest}: not marked failed, another run holds it; leaving its files to that run")
-        return
-    tracking_table.settle_files(files, "failed", manifest, error=error)
-    breaker, opened = tracking_table.record_breaker_failure(
-        threshold=settings.ingestion.circuit_breaker_failures,
-        cooldown_seconds=settings.ingestion.circuit_breaker_cooldown_seconds)
-    if opened:
-        context.log.error(f"{manifest}: circuit breaker opened after {breaker.consecutive_failures} consecutive failed manifests")
-    alerts.publish_alert(f"NDJSON manifest {manifest} failed", {
-        "manifest_id": manifest, "date_prefix": date_of_manifest(manifest), "file_count": len(files), "error": error,
-        "run_id": context.run.run_id, "consecutive_failures": breaker.consecutive_failures,
-        "breaker_opened": opened,
-    })
-    _record_metrics(metrics_table, manifest, "failed", {"files": len(files), "bytes_in": sum(int(f["size"]) for f in files)},
-                    time.time() - started, settings, error=error)
-
-
-def _record_metrics(metrics_table: DynamoTable, manifest: str, status: str, stats: dict, duration: float,
-                    settings: Settings, error: str | None = None) -> None:
-    bytes_in = int(stats.get("bytes_in", 0))
-    item = {
-        "date_prefix": date_of_manifest(manifest), "manifest_id": manifest, "status": status,
-        "files": int(stats.get("files", 0)), "bytes": bytes_in, "rows_in": int(stats.get("rows_in", 0)),
-        "rows_out": int(stats.get("rows_out", 0)), "rejected": int(stats.get("rejected", 0)),
-        "duration_s": round(duration, 3), "mb_per_s": round(bytes_in / 1024 / 1024 / max(duration, 1e-6), 2),
-        "engine": stats.get("engine", ""), "finished_at": iso_utc(),
-        "ttl": int(time.time() + settings.ingestion.tracking_ttl_days * 86400),
-    }
-    if error:
-        item["error"] = error
-    metrics_table.put(item)
