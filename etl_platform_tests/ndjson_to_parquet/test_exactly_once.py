@@ -170,16 +170,20 @@ def test_reuploads_supersede_files_not_ingested_and_never_duplicate_ingested_one
     assert pipeline.tracking.file(day, "redo.ndjson")["status"].startswith("completed#")
 
 
+def _claimed_manifest(pipeline, day, prefix):
+    """Three files of 5 records on `day`, tracked and minted into one manifest; its id."""
+    for i in range(3):
+        pipeline.land(day, f"{prefix}-{i}.ndjson", records(f"{prefix}{i}", 5))
+    [request] = pipeline.tick().run_requests
+    return request.partition_key
+
+
 def test_a_file_overwritten_after_its_claim_is_ingested_as_claimed(aws):
     """The landing bucket is versioned and the manifest pins each file's version: an
     overwrite after the claim loses nothing, and the new content is a quarantined re-upload."""
-    pipeline = Pipeline(scaled(aws, manifest_max_files=3))
-    day = "2026-03-07"
-    for i in range(3):
-        pipeline.land(day, f"o-{i}.ndjson", records(f"o{i}", 5))
-    [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
-    # overwritten between the sensor's tracking write and the run, then deleted outright
+    pipeline, day = Pipeline(scaled(aws, manifest_max_files=3)), "2026-03-07"
+    manifest = _claimed_manifest(pipeline, day, "o")
+    # overwritten between the sensor's tracking write and the run
     new_key = pipeline.land(day, "o-1.ndjson", records("new", 7))
     new_body = pipeline.s3.get_object(Bucket=aws.names.ndjson_input_bucket, Key=new_key)["Body"].read()
     expected = sorted(f"o{i}-{n}" for i in range(3) for n in range(5))
@@ -197,12 +201,8 @@ def test_a_file_overwritten_after_its_claim_is_ingested_as_claimed(aws):
 
 
 def test_a_claimed_version_deleted_for_good_is_left_out_and_nothing_else_is_lost(aws):
-    pipeline = Pipeline(scaled(aws, manifest_max_files=3))
-    day = "2026-03-09"
-    for i in range(3):
-        pipeline.land(day, f"d-{i}.ndjson", records(f"d{i}", 5))
-    [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
+    pipeline, day = Pipeline(scaled(aws, manifest_max_files=3)), "2026-03-09"
+    manifest = _claimed_manifest(pipeline, day, "d")
     lost = pipeline.tracking.file(day, "d-1.ndjson")
     pipeline.s3.delete_object(Bucket=aws.names.ndjson_input_bucket, Key=f"landing/ndjson/{day}/d-1.ndjson",
                               VersionId=lost["version_id"])

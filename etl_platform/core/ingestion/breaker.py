@@ -13,8 +13,8 @@ let such a fault fail K manifests on every date before anything stops. A date wi
 does not trip it, because bad data fails files, not manifests (above), and a success on
 any date breaks the streak.
 
-Concurrency (the tracking table applies these as single atomic updates of one item; the
-functions here state the same rules on plain values, for tests and for reading):
+Concurrency (the tracking table applies these as single atomic updates of one item;
+`opens` is also checked before the conditional write, to skip it when it cannot apply):
 - a failure adds 1 to `consecutive_failures` and to `failures_total` (never reset) in one
   update, and gets the new counts back: N concurrent failures count N;
 - the breaker opens with a conditional write that sets `opened_at` only while the count is
@@ -39,10 +39,6 @@ class BreakerState:
     failures_total: int = 0  # every failure ever counted: a success's "nothing failed since I started"
     times_opened: int = 0
 
-    def after_failure(self) -> "BreakerState":
-        """The atomic ADD of one failure (opening is a separate, conditional step: `opens`)."""
-        return BreakerState(self.consecutive_failures + 1, self.opened_at, self.failures_total + 1, self.times_opened)
-
 
 def is_open(state: BreakerState, now: float, cooldown_seconds: float) -> bool:
     return state.opened_at is not None and state.opened_at + cooldown_seconds > now
@@ -52,12 +48,6 @@ def opens(state: BreakerState, now: float, threshold: int, cooldown_seconds: flo
     """Whether a failure that left the breaker in `state` opens it: the count reached K and
     it is not open already (closed, or its cool-down has passed)."""
     return state.consecutive_failures >= threshold and not is_open(state, now, cooldown_seconds)
-
-
-def success_resets(state: BreakerState, failures_total_at_start: int) -> bool:
-    """Whether a success, whose run started when `failures_total` was the given value,
-    resets the streak: there is one, and no failure was counted since."""
-    return state.consecutive_failures > 0 and state.failures_total == failures_total_at_start
 
 
 def blocking_reason(state: BreakerState, now: float, threshold: int, cooldown_seconds: float) -> str | None:
