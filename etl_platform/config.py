@@ -256,6 +256,22 @@ class AwsCredentials:
 
 
 @dataclass(frozen=True)
+class RecoverySettings:
+    """What the reapers allow a run that holds a record in progress (etl_platform/heartbeat.py,
+    core/liveness.py). A worker beats every `heartbeat_seconds`; one silent for
+    `silent_run_seconds` (several missed beats, longer than a GC pause or a slow table) is
+    dead. A record no run holds yet is left alone for `grace_seconds` (its run request may
+    be on its way). A manifest or profile whose run died is re-run up to `max_attempts`
+    runs in all, then failed with the breaker count and an alert."""
+
+    heartbeat_seconds: float = 15.0
+    silent_run_seconds: float = 120.0
+    grace_seconds: float = 120.0
+    max_attempts: int = 3
+    reaper_interval_seconds: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: Mode = "local"
     env: Env = "dev"
@@ -273,6 +289,7 @@ class Settings:
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
+    recovery: RecoverySettings = field(default_factory=RecoverySettings)
 
     @property
     def names(self) -> ResourceNames:
@@ -307,7 +324,7 @@ class Settings:
         """Build settings from `environ` (default: the process environment)."""
         environ = os.environ if environ is None else environ
         top: dict[str, Any] = {}
-        nested: dict[str, dict[str, Any]] = {"ingestion": {}, "jobs": {}, "profiling": {}}
+        nested: dict[str, dict[str, Any]] = {"ingestion": {}, "jobs": {}, "profiling": {}, "recovery": {}}
         env = environ.get("ETL_ENV", "dev")
         if env not in ENV_DEFAULTS:
             raise ValueError(f"ETL_ENV must be one of {sorted(ENV_DEFAULTS)}, got {env!r}")
@@ -326,6 +343,7 @@ class Settings:
             ingestion=IngestionSettings(**nested["ingestion"]),
             jobs=JobsSettings(**nested["jobs"]),
             profiling=ProfilingSettings(**nested["profiling"]),
+            recovery=RecoverySettings(**nested["recovery"]),
         )
         settings._check()
         if settings.is_local and settings.endpoint_url is None:
@@ -404,6 +422,10 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_PROFILE_MISSING_ERROR_PCT": ("profiling", "missing_error_pct", float),
     "ETL_PROFILE_INVALID_WARN_PCT": ("profiling", "invalid_warn_pct", float),
     "ETL_PROFILE_INVALID_ERROR_PCT": ("profiling", "invalid_error_pct", float),
+    "ETL_HEARTBEAT_SECONDS": ("recovery", "heartbeat_seconds", float),
+    "ETL_SILENT_RUN_SECONDS": ("recovery", "silent_run_seconds", float),
+    "ETL_RECOVERY_GRACE_SECONDS": ("recovery", "grace_seconds", float),
+    "ETL_MAX_RUN_ATTEMPTS": ("recovery", "max_attempts", int),
 }
 
 # Fields settable from the environment must exist: a typo here would be silently ignored.
@@ -412,6 +434,7 @@ _KNOWN = {
     "ingestion": {f.name for f in fields(IngestionSettings)},
     "jobs": {f.name for f in fields(JobsSettings)},
     "profiling": {f.name for f in fields(ProfilingSettings)},
+    "recovery": {f.name for f in fields(RecoverySettings)},
 }
 assert all(name in _KNOWN[section] for section, name, _ in ENV_VARS.values())
 
