@@ -88,7 +88,8 @@ def unprofiled_uploads(objects: Iterable[ListedObject], profiles: dict[str, dict
                        now: float, window: ReconcileWindow, uploaded_at) -> list[ListedObject]:
     """Pipeline C: uploads whose file has no metadata item, or an item of an older upload
     (its `upload_timestamp`, whole seconds, is before the object's; `uploaded_at` formats
-    an epoch the way the items store it)."""
+    an epoch the way the items store it). Seed 004's item names no version, so a re-upload
+    within the same second as the profiled one is not told apart."""
     missing = []
     for obj in objects:
         if not settled(obj, now, window):

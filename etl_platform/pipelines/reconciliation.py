@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from dagster import (
-    AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity, AssetKey,
-    AssetObservation, DagsterInstance, MetadataValue, RunsFilter, asset_check,
+    AssetCheckEvaluation, AssetCheckResult, AssetCheckSeverity, AssetKey, AssetObservation, DagsterInstance,
+    DynamicPartitionsDefinition, MetadataValue, RunRequest, RunsFilter, SensorResult, asset_check,
 )
 
 RECONCILE_INTERVAL_SECONDS = 15 * 60
@@ -49,6 +49,23 @@ def reconciliation_events(landing: str, *, listed: int, recovered: list[str], **
                          if recovered else "every landed object was tracked"),
         ),
     ]
+
+
+def recovery_runs(context: Any, landing: str, partitions: DynamicPartitionsDefinition, requests: list[RunRequest],
+                  *, listed: int, untracked: int, what: str) -> SensorResult:
+    """A reconciliation sensor's answer when it hands objects over as runs (A and C): the
+    run requests (each `s3_key` tagged) with their partitions, and the pass as events;
+    `untracked` counts the objects it found, some left to runs already holding them."""
+    recovered = [r.tags["s3_key"] for r in requests]
+    if recovered:
+        context.log.warning(f"{what}: {len(recovered)}: {recovered[:20]}")
+    return SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[partitions.build_add_request(
+            sorted({r.partition_key for r in requests}))] if requests else [],
+        asset_events=reconciliation_events(landing, listed=listed, recovered=recovered,
+                                           in_flight=untracked - len(requests)),
+    )
 
 
 def landing_reconciled_check(landing: str, resource_keys: set[str],

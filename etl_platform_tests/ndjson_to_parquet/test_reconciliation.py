@@ -7,12 +7,12 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from dagster import AssetCheckSeverity, build_sensor_context
+from dagster import AssetCheckSeverity
 
 from etl_platform.core.ingestion.landing import INGESTED_TAG
 from etl_platform.pipelines.ndjson_to_parquet.reconciliation import reconcile_landing
 from etl_platform.pipelines.ndjson_to_parquet.sensors import validator_for
-from etl_platform_tests.helpers import VENV_BIN, cli_env
+from etl_platform_tests.helpers import VENV_BIN, cli_env, reconcile as reconcile_pass
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 
 pytestmark = pytest.mark.e2e
@@ -29,13 +29,9 @@ def reconciling(aws, **ingestion):
 
 def reconcile(pipeline):
     """One pass of the reconciliation sensor: (observation metadata, check evaluation)."""
-    sensor = pipeline.defs.resolve_sensor_def("ndjson_landing_reconciliation")
-    resources = {k: pipeline.defs.resources[k] for k in ("tracking_table", "s3", "metrics_table")}
-    with build_sensor_context(instance=pipeline.instance, resources=resources, definitions=pipeline.defs) as context:
-        result = sensor(context)
-    observation, check = result.asset_events
-    assert observation.asset_key.path == check.asset_key.path == ["ndjson_landing_files"]
-    return {k: v.value for k, v in observation.metadata.items()}, check
+    _, metadata, check = reconcile_pass(pipeline.defs, pipeline.instance, "ndjson_landing_reconciliation",
+                                        ("tracking_table", "s3", "metrics_table"), "ndjson_landing_files")
+    return metadata, check
 
 
 def lose_events(pipeline) -> list[str]:
