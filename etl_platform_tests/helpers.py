@@ -78,6 +78,17 @@ def run_as_daemon(job, instance, request) -> bool:
                                   raise_on_error=False).success
 
 
+def execute_landing_reconciled(defs, instance, landing: str):
+    """Execute `landing`'s `landing_reconciled` check by hand, as the UI's "Execute" does; its evaluation."""
+    from dagster import AssetCheckKey, AssetKey, AssetSelection, Definitions, define_asset_job
+
+    key = AssetCheckKey(AssetKey(landing), "landing_reconciled")
+    job = define_asset_job("check_by_hand", selection=AssetSelection.checks(key))
+    [evaluation] = Definitions.merge(defs, Definitions(jobs=[job])).resolve_job_def("check_by_hand").execute_in_process(
+        instance=instance).get_asset_check_evaluations()
+    return evaluation
+
+
 def reconcile(defs, instance, sensor_name: str, resource_keys: tuple[str, ...], landing: str):
     """One pass of a reconciliation sensor: (its result, its observation's metadata as plain
     values, its `landing_reconciled` check evaluation), both on the `landing` asset."""
@@ -88,5 +99,5 @@ def reconcile(defs, instance, sensor_name: str, resource_keys: tuple[str, ...], 
     return result, {k: v.value for k, v in observation.metadata.items()}, check
 
 
-__all__ = ["PROJECT_ROOT", "VENV_BIN", "cli_env", "free_port", "reconcile", "reconciling", "run_as_daemon",
+__all__ = ["PROJECT_ROOT", "VENV_BIN", "cli_env", "execute_landing_reconciled", "free_port", "reconcile", "reconciling", "run_as_daemon",
            "tick_sensor", "wait_for_http"]

@@ -72,7 +72,8 @@ def landing_reconciled_check(landing: str, resource_keys: set[str],
                              untracked: Callable[[Any], tuple[int, list[str]]]):
     """The `landing_reconciled` check of `landing`, declared so the sensor's evaluations show
     on the asset; executed by hand it reports what tracking lacks now (`untracked` gets the
-    resources and answers (objects listed, keys untracked)), handing nothing over."""
+    resources, `s3` as the boto3 client its resource provides, and answers (objects listed,
+    keys untracked)), handing nothing over."""
 
     @asset_check(asset=landing, name=CHECK_NAME, required_resource_keys=resource_keys,
                  description="Every landed object is tracked: WARN when the reconciliation sensor had to recover "

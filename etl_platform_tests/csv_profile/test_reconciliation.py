@@ -8,7 +8,7 @@ from dagster._core.test_utils import create_run_for_test
 
 from etl_platform.pipelines.csv_profile import csv_profile_definitions
 from etl_platform.pipelines.reconciliation import RUN_KEY_TAG
-from etl_platform_tests.helpers import reconcile, reconciling, run_as_daemon, tick_sensor
+from etl_platform_tests.helpers import execute_landing_reconciled, reconcile, reconciling, run_as_daemon, tick_sensor
 
 
 def _execute(defs, instance, requests):
@@ -37,8 +37,10 @@ def test_uploads_the_sensor_missed_are_profiled_once(aws):
         time.sleep(0.1)
     s3.put_object(Bucket=bucket, Key="uploads/a.csv", Body=b"name,n\nagain,1\nand,2\n")  # a re-upload, never seen
 
-    result, metadata, check = _reconcile(defs, instance)
     recovered = ["uploads/a.csv", "uploads/b.csv", "uploads/c.csv"]
+    by_hand = execute_landing_reconciled(defs, instance, "csv_uploads")  # what lacks a profile now, queued or not
+    assert (by_hand.passed, sorted(by_hand.metadata["untracked_keys"].value)) == (False, recovered + ["uploads/queued.csv"])
+    result, metadata, check = _reconcile(defs, instance)
     assert sorted(r.tags["s3_key"] for r in result.run_requests) == recovered
     assert (metadata["listed"], metadata["recovered"], metadata["in_flight"]) == (4, 3, 1)
     assert (check.passed, check.severity, sorted(check.metadata["recovered_keys"].value)) == (

@@ -12,7 +12,7 @@ from dagster import AssetCheckSeverity
 from etl_platform.core.ingestion.landing import INGESTED_TAG
 from etl_platform.pipelines.ndjson_to_parquet.reconciliation import reconcile_landing
 from etl_platform.pipelines.ndjson_to_parquet.sensors import validator_for
-from etl_platform_tests.helpers import VENV_BIN, cli_env, reconcile as reconcile_pass
+from etl_platform_tests.helpers import VENV_BIN, cli_env, execute_landing_reconciled, reconcile as reconcile_pass
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 
 pytestmark = pytest.mark.e2e
@@ -59,8 +59,13 @@ def test_files_whose_events_were_deleted_are_recovered_and_ingested_exactly_once
     lost = [body for body in lose_events(pipeline) if "lost-" in body]
     assert len(lost) == 5
 
-    metadata, check = reconcile(pipeline)
     recovered = [f"landing/ndjson/{day}/lost-{i}.ndjson" for i in range(4)] + [f"landing/ndjson/{day}/lost-tiny.ndjson"]
+    # the check executed by hand (the UI's "Execute"): what is untracked now, handed over to nothing
+    by_hand = execute_landing_reconciled(pipeline.defs, pipeline.instance, "ndjson_landing_files")
+    assert (by_hand.passed, sorted(by_hand.metadata["untracked_keys"].value)) == (False, sorted(recovered))
+    assert pipeline.tracking.file(day, "lost-0.ndjson") is None
+
+    metadata, check = reconcile(pipeline)
     assert (metadata["listed"], metadata["recovered"]) == (7, 5)
     assert metadata["outcomes"] == {"tracked": 4, "quarantined": 1}
     assert (check.passed, check.severity) == (False, AssetCheckSeverity.WARN)

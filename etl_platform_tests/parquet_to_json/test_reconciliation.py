@@ -11,7 +11,7 @@ from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.parquet_to_json import JOB_NAME, parquet_to_json_definitions
 from etl_platform.pipelines.reconciliation import RUN_KEY_TAG
 from etl_platform.resources.jobs_table import KEY, LAUNCH_CLAIM, LAUNCH_CLAIM_SECONDS
-from etl_platform_tests.helpers import reconcile, reconciling, run_as_daemon, tick_sensor
+from etl_platform_tests.helpers import execute_landing_reconciled, reconcile, reconciling, run_as_daemon, tick_sensor
 from etl_platform_tests.parquet_to_json.conftest import flat_table, parquet_bytes
 
 
@@ -40,8 +40,11 @@ def test_drops_without_a_run_are_started_once(aws):
     create_run_for_test(instance, job_name=JOB_NAME, tags={RUN_KEY_TAG: requests["incoming/queued.parquet"].run_key})
     s3.put_object(Bucket=bucket, Key="incoming/missed.parquet", Body=parquet_bytes(flat_table(7)))  # never seen
 
-    result, metadata, check = _reconcile(defs, instance)
     recovered = ["incoming/lost.parquet", "incoming/missed.parquet"]
+    by_hand = execute_landing_reconciled(defs, instance, "parquet_uploads")  # every job without a run now
+    assert (by_hand.passed, sorted(by_hand.metadata["untracked_keys"].value)) == (
+        False, recovered + ["incoming/queued.parquet"])
+    result, metadata, check = _reconcile(defs, instance)
     assert sorted(r.tags["s3_key"] for r in result.run_requests) == recovered
     assert (metadata["listed"], metadata["recovered"], metadata["in_flight"]) == (4, 2, 1)
     assert (check.passed, check.severity) == (False, AssetCheckSeverity.WARN)

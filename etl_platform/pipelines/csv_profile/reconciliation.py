@@ -59,7 +59,7 @@ def build_csv_reconciliation(settings: Settings, job):
                              untracked=len(missing), what="profiling uploads the upload sensor missed")
 
     def unprofiled_now(resources) -> tuple[int, list[str]]:
-        listed, missing = unprofiled(resources.s3.get_client(), resources.file_metadata_table, settings, time.time())
+        listed, missing = unprofiled(resources.s3, resources.file_metadata_table, settings, time.time())
         return listed, [o.key for o in missing]
 
     return csv_upload_reconciliation, landing_reconciled_check(LANDING_ASSET, {"s3", "file_metadata_table"},

@@ -150,7 +150,7 @@ def build_reconciliation(settings: Settings) -> tuple[list, list, list, list]:
 
     def untracked_now(resources) -> tuple[int, list[str]]:
         report = Reconciliation(dates=[])
-        missing = untracked_files(resources.s3.get_client(), resources.tracking_table, settings, time.time(), report)
+        missing = untracked_files(resources.s3, resources.tracking_table, settings, time.time(), report)
         return report.listed, [o.key for o in missing]
 
     reconciled = landing_reconciled_check(LANDING_ASSET, {"s3", "tracking_table"}, untracked_now)

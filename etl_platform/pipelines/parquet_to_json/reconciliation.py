@@ -65,7 +65,7 @@ def build_parquet_reconciliation(settings: Settings, job):
                              untracked=len(missing), what="starting dropped files that never got a run")
 
     def unlaunched_now(resources) -> tuple[int, list[str]]:
-        listed, missing = unlaunched(resources.s3.get_client(), resources.jobs_table, settings, time.time())
+        listed, missing = unlaunched(resources.s3, resources.jobs_table, settings, time.time())
         return listed, [o.key for o in missing]
 
     return parquet_drop_reconciliation, landing_reconciled_check(LANDING_ASSET, {"s3", "jobs_table"}, unlaunched_now)
