@@ -147,11 +147,19 @@ def ingest_reset_breaker() -> None:
 
 @ingest.command("redrive-dlq")
 @click.option("--limit", default=1000, show_default=True)
-def ingest_redrive(limit: int) -> None:
+@click.option("--dry-run", is_flag=True,
+              help="List what would move (message id, receives so far, object keys); move and consume nothing.")
+def ingest_redrive(limit: int, dry_run: bool) -> None:
     """Move dead-lettered file events back to the file-events queue."""
-    from etl_platform.pipelines.ndjson_to_parquet.operations import redrive_dead_letters
+    from etl_platform.pipelines.ndjson_to_parquet.operations import preview_dead_letters, redrive_dead_letters
 
-    click.echo(f"{redrive_dead_letters(_settings(), limit)} messages moved back")
+    if not dry_run:
+        click.echo(f"{redrive_dead_letters(_settings(), limit)} messages moved back")
+        return
+    listed = preview_dead_letters(_settings(), limit)
+    for message in listed:
+        click.echo(f"{message['message_id']}  receives={message['receives']}  {' '.join(message['object_keys'])}")
+    click.echo(f"{len(listed)} messages would move back (dry run: nothing moved)")
 
 
 @ingest.command("status")

@@ -166,6 +166,9 @@ class IngestionSettings:
     arrow_engine_max_bytes: int = 64 * MB  # with engine=spark, manifests up to this size stay single-node
     conversion_mode: Literal["string", "typed"] = "string"
     input_retention_days: int = 3
+    # Reconciliation (core/reconciliation.py): landed files modified within this many days
+    # are checked against tracking; less than tracking_ttl_days, so no record has expired.
+    reconcile_lookback_days: int = 7
     glue_workers: int = 2
     glue_worker_type: str = "G.1X"
     max_concurrent_glue_runs: int = 1
@@ -284,6 +287,8 @@ class Settings:
     state_dir: Path = PROJECT_ROOT / ".etl-platform"
     local_port: int = DEFAULT_LOCAL_PORT
     snapshot_interval_seconds: float = 30.0
+    # The reconciliation sensors leave an object younger than this to its event or upload sensor.
+    reconcile_grace_seconds: float = 15 * 60
     webserver_host: str = "127.0.0.1"
     webserver_port: int = 3000
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
@@ -365,6 +370,9 @@ class Settings:
             raise ValueError(f"ETL_MODE must be 'local' or 'aws', got {self.mode!r}")
         if self.mode == "aws" and self.account_id == LOCAL_ACCOUNT_ID:
             raise ValueError("ETL_MODE=aws needs ETL_ACCOUNT_ID (bucket names carry the account id)")
+        if not 0 <= self.ingestion.reconcile_lookback_days < self.ingestion.tracking_ttl_days:
+            raise ValueError("ETL_RECONCILE_LOOKBACK_DAYS must be below the tracking records' "
+                             f"{self.ingestion.tracking_ttl_days}-day ttl (an expired record would re-ingest a file)")
 
     def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -395,6 +403,7 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_LOCAL_PORT": (None, "local_port", int),
     "ETL_SNAPSHOT_INTERVAL_SECONDS": (None, "snapshot_interval_seconds", float),
     "ETL_WEBSERVER_PORT": (None, "webserver_port", int),
+    "ETL_RECONCILE_GRACE_SECONDS": (None, "reconcile_grace_seconds", float),
     "ETL_MANIFEST_MAX_FILES": ("ingestion", "manifest_max_files", int),
     "ETL_MANIFEST_MAX_BYTES": ("ingestion", "manifest_max_bytes", int),
     "ETL_FILE_MIN_BYTES": ("ingestion", "file_min_bytes", int),
@@ -412,6 +421,7 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_CIRCUIT_BREAKER_COOLDOWN_SECONDS": ("ingestion", "circuit_breaker_cooldown_seconds", int),
     "ETL_INGESTION_ENGINE": ("ingestion", "engine", _choice("arrow", "spark")),
     "ETL_ARROW_ENGINE_MAX_BYTES": ("ingestion", "arrow_engine_max_bytes", int),
+    "ETL_RECONCILE_LOOKBACK_DAYS": ("ingestion", "reconcile_lookback_days", int),
     "ETL_PRESIGNED_URL_SECONDS": ("jobs", "presigned_url_seconds", int),
     "ETL_MAX_UPLOAD_BYTES": ("jobs", "max_upload_bytes", int),
     "ETL_API_PORT": ("jobs", "api_port", int),

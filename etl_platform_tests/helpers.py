@@ -58,4 +58,46 @@ def tick_sensor(defs, instance, sensor_name: str, resource_keys: tuple[str, ...]
     return result
 
 
-__all__ = ["PROJECT_ROOT", "VENV_BIN", "cli_env", "free_port", "tick_sensor", "wait_for_http"]
+def reconciling(settings, pipeline_definitions):
+    """A pipeline's definitions with the platform's resources, whose reconciliation takes
+    objects at once (no grace for their events or upload sensor)."""
+    from dagster import Definitions
+
+    from etl_platform.resources import platform_resources
+
+    settings = settings.with_overrides(reconcile_grace_seconds=0)
+    return Definitions.merge(pipeline_definitions(settings), Definitions(resources=platform_resources(settings)))
+
+
+def run_as_daemon(job, instance, request) -> bool:
+    """Execute a sensor's run request as the daemon launches it: its tags plus its run key."""
+    from etl_platform.pipelines.reconciliation import RUN_KEY_TAG
+
+    tags = {**request.tags, RUN_KEY_TAG: request.run_key}
+    return job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=tags,
+                                  raise_on_error=False).success
+
+
+def execute_landing_reconciled(defs, instance, landing: str):
+    """Execute `landing`'s `landing_reconciled` check by hand, as the UI's "Execute" does; its evaluation."""
+    from dagster import AssetCheckKey, AssetKey, AssetSelection, Definitions, define_asset_job
+
+    key = AssetCheckKey(AssetKey(landing), "landing_reconciled")
+    job = define_asset_job("check_by_hand", selection=AssetSelection.checks(key))
+    [evaluation] = Definitions.merge(defs, Definitions(jobs=[job])).resolve_job_def("check_by_hand").execute_in_process(
+        instance=instance).get_asset_check_evaluations()
+    return evaluation
+
+
+def reconcile(defs, instance, sensor_name: str, resource_keys: tuple[str, ...], landing: str):
+    """One pass of a reconciliation sensor: (its result, its observation's metadata as plain
+    values, its `landing_reconciled` check evaluation), both on the `landing` asset."""
+    result = tick_sensor(defs, instance, sensor_name, resource_keys)
+    observation, check = result.asset_events
+    assert observation.asset_key.path == check.asset_key.path == [landing]
+    assert check.check_name == "landing_reconciled"
+    return result, {k: v.value for k, v in observation.metadata.items()}, check
+
+
+__all__ = ["PROJECT_ROOT", "VENV_BIN", "cli_env", "execute_landing_reconciled", "free_port", "reconcile", "reconciling", "run_as_daemon",
+           "tick_sensor", "wait_for_http"]

@@ -9,7 +9,8 @@ bucket, the `versionId`. The embedded moto server sends the same envelope with `
 `s3:TestEvent` messages, sent when a bucket's notification configuration is set, carry no
 object; only ObjectCreated events are kept. A multipart upload can produce more than one
 event for the same object version: the validator's conditional writes make the second a
-duplicate.
+duplicate. `object_created_event` writes AWS's shape for an object version whose event
+was lost (the reconciliation hands it to the validator as its event would have).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote_plus, unquote_plus
 
 
 class MalformedEvent(ValueError):
@@ -86,3 +87,16 @@ def parse_s3_event(message: str | dict[str, Any]) -> list[S3ObjectEvent]:
         except (KeyError, TypeError, AttributeError) as exc:
             raise MalformedEvent(f"record without {exc}") from exc
     return events
+
+
+def object_created_event(bucket: str, key: str, *, size: int, etag: str, version_id: str = "",
+                         event_time: str = "") -> dict[str, Any]:
+    """The notification S3 sends for one created object version, as AWS writes it (a
+    form-encoded key, the version id on a versioned bucket): what `parse_s3_event` reads."""
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag}
+    if version_id and version_id != "null":
+        obj["versionId"] = version_id
+    return {"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": event_time,
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"}, "object": obj},
+    }]}

@@ -30,6 +30,7 @@ def platform_resources(settings: Settings) -> dict[str, Any]:
         "metrics_table": DynamoTable(connection=connection, table_name=names.metrics_table),
         "file_metadata_table": FileMetadataTable(connection=connection, table_name=names.file_metadata_table),
         "file_events_queue": SqsQueue(connection=connection, queue_name=names.file_events_queue),
+        "dead_letter_queue": SqsQueue(connection=connection, queue_name=names.file_events_dlq),
         "alerts": AlertsTopic(connection=connection, topic_name=names.alerts_topic),
         "glue": GlueJobRunner.from_settings(settings, connection),
     }

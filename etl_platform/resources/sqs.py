@@ -72,6 +72,34 @@ class SqsQueue(ConfigurableResource):
             failed += [chunk[int(f["Id"])] for f in response.get("Failed", [])]
         return failed
 
+    def peek(self, *, limit: int, hold_seconds: int = 30) -> list[ReceivedMessage]:
+        """Up to `limit` messages, left in the queue. SQS has no read-only peek: each is
+        received (hidden for `hold_seconds`, so the next receive returns others) and made
+        visible again at once with ChangeMessageVisibility 0, also if listing fails midway.
+        Every receive adds 1 to a message's ApproximateReceiveCount (the counts returned
+        include this look); on a queue with a redrive policy that count moves messages to
+        the DLQ, so peek only a queue without one, such as the DLQ itself."""
+        seen: dict[str, ReceivedMessage] = {}
+        handles: list[str] = []
+        try:
+            while len(seen) < limit:
+                batch = self.receive(max_messages=limit - len(seen), wait_seconds=1, visibility_timeout=hold_seconds)
+                handles += [m.receipt_handle for m in batch]
+                fresh = [m for m in batch if m.message_id not in seen]
+                if not fresh:
+                    break
+                seen.update((m.message_id, m) for m in fresh)
+        finally:
+            self.release(handles)
+        return list(seen.values())
+
+    def release(self, receipt_handles: list[str]) -> None:
+        """Make received messages visible again now (visibility timeout 0)."""
+        for start in range(0, len(receipt_handles), SQS_BATCH_LIMIT):
+            chunk = receipt_handles[start : start + SQS_BATCH_LIMIT]
+            self._client.change_message_visibility_batch(QueueUrl=self.url, Entries=[
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)])
+
     def approximate_depth(self) -> dict[str, int]:
         attributes = self._client.get_queue_attributes(
             QueueUrl=self.url,

@@ -36,7 +36,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from etl_platform.core.ingestion.breaker import BreakerState, opens
-from etl_platform.core.ingestion.landing import Placement
+from etl_platform.core.ingestion.landing import REUPLOAD_MARK, Placement
 from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.resources.dynamodb import DynamoTable
@@ -47,7 +47,6 @@ CONTROL_PARTITION = "CONTROL"
 BREAKER_KEY = "CIRCUIT_BREAKER"
 BREAKER_ITEM = {"date_prefix": CONTROL_PARTITION, "file_key": BREAKER_KEY}
 FILE_STATES = ("pending", "manifested", "completed", "failed")
-REUPLOAD_MARK = "#reupload-"  # `<file>#reupload-<etag>`: new content under an already-claimed key
 SETTLE_THREADS = 16  # one conditional update per file; boto3 clients are thread-safe
 
 log = logging.getLogger(__name__)

@@ -193,3 +193,41 @@ def test_pipeline_c_sensor_and_run_under_the_runtime_role(admin, runtime):
     assert result.success
     assert platform_resources(runtime)["file_metadata_table"].latest_profile("people.csv")["row_count"] == 2
     client_for(admin, "s3").head_object(Bucket=admin.names.csv_data_bucket, Key="processed/people_summary.json")
+
+
+def test_reconciliation_sensors_and_dead_letter_checks_under_the_runtime_role(admin, runtime):
+    """The three reconciliation sensors, the DLQ check and `redrive-dlq --dry-run` pass the
+    runtime role's policy (versions listed, tags read, dead letters peeked and released)."""
+    from datetime import datetime, timezone
+
+    from etl_platform_tests.helpers import reconcile, reconciling
+
+    producer, sqs = client_for(admin, "s3"), client_for(admin, "sqs")
+    day = datetime.now(timezone.utc).date().isoformat()
+    producer.put_object(Bucket=admin.names.ndjson_input_bucket, Key=f"landing/ndjson/{day}/r.ndjson",
+                        Body=("\n".join(json.dumps(r) for r in records("r", 6)) + "\n").encode())
+    events = sqs.get_queue_url(QueueName=admin.names.file_events_queue)["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=admin.names.file_events_dlq)["QueueUrl"]
+    while messages := sqs.receive_message(QueueUrl=events, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"):
+        for message in messages:  # the event is lost, and a copy of it dead-lettered
+            if "r.ndjson" in message["Body"]:
+                sqs.send_message(QueueUrl=dlq, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=events, ReceiptHandle=message["ReceiptHandle"])
+
+    pipeline = Pipeline(scaled(runtime).with_overrides(reconcile_grace_seconds=0))
+    _, metadata, _ = reconcile(pipeline.defs, pipeline.instance, "ndjson_landing_reconciliation",
+                               ("tracking_table", "s3", "metrics_table"), "ndjson_landing_files")
+    assert metadata["recovered"] == 1
+    job = pipeline.defs.resolve_job_def("ndjson_dead_letters_job")
+    [check] = job.execute_in_process(instance=pipeline.instance).get_asset_check_evaluations()
+    assert (check.passed, check.metadata["depth"].value) == (False, 1)
+    assert [m["object_keys"] for m in operations.preview_dead_letters(runtime)] == [[f"landing/ndjson/{day}/r.ndjson"]]
+
+    producer.put_object(Bucket=admin.names.csv_data_bucket, Key="uploads/missed.csv", Body=b"a,b\n1,2\n")
+    producer.put_object(Bucket=admin.names.jobs_input_bucket, Key="incoming/missed.parquet", Body=_parquet(3))
+    for definitions, sensor_name, keys, landing in (
+            (csv_profile_definitions, "csv_upload_reconciliation", ("s3", "file_metadata_table"), "csv_uploads"),
+            (parquet_to_json_definitions, "parquet_drop_reconciliation", ("s3", "jobs_table"), "parquet_uploads")):
+        result, metadata, _ = reconcile(reconciling(runtime, definitions), DagsterInstance.ephemeral(), sensor_name,
+                                        keys, landing)
+        assert (metadata["recovered"], len(result.run_requests)) == (1, 1)

@@ -53,6 +53,9 @@ def validation_error(key: str, size: int, rules: LandingRules) -> str | None:
     return None
 
 
+# `<file>#reupload-<etag>`: the tracking record of new content under an already-claimed key
+REUPLOAD_MARK = "#reupload-"
+
 # The tag a run puts on each landing file version it ingested; the landing bucket's lifecycle
 # rule (infra/template.yaml) expires only versions carrying it.
 INGESTED_TAG = {"Key": "ingestion", "Value": "completed"}

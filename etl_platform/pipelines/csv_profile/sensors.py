@@ -6,6 +6,7 @@ from dagster import (
 )
 
 from etl_platform.config import Settings
+from etl_platform.core.upload_cursor import ListedObject
 from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.s3_listing import new_uploads
@@ -24,18 +25,21 @@ def build_csv_upload_sensor(settings: Settings, job):
         new, next_cursor = new_uploads(s3.get_client(), bucket, prefix, ".csv", context.cursor, MAX_RUNS_PER_TICK)
         if not new:
             return SkipReason(f"no new CSV under s3://{bucket}/{prefix}")
-        partition_keys = [o.key[len(prefix):] for o in new]
+        requests = [profile_run_request(o, prefix) for o in new]
         return SensorResult(
-            run_requests=[
-                RunRequest(
-                    run_key=f"{o.key}@{o.etag}",  # unique per object version: a re-upload runs again
-                    partition_key=partition_key,
-                    tags={"s3_key": o.key, "etag": o.etag, VERSION_TAG: o.version_id},
-                )
-                for o, partition_key in zip(new, partition_keys)
-            ],
-            dynamic_partitions_requests=[csv_files_partitions.build_add_request(sorted(set(partition_keys)))],
+            run_requests=requests,
+            dynamic_partitions_requests=[csv_files_partitions.build_add_request(
+                sorted({r.partition_key for r in requests}))],
             cursor=next_cursor,
         )
 
     return csv_upload_sensor
+
+
+def profile_run_request(obj: ListedObject, prefix: str) -> RunRequest:
+    """The run that profiles one uploaded object version (its file name is the partition)."""
+    return RunRequest(
+        run_key=f"{obj.key}@{obj.etag}",  # unique per object version: a re-upload runs again
+        partition_key=obj.key[len(prefix):],
+        tags={"s3_key": obj.key, "etag": obj.etag, VERSION_TAG: obj.version_id},
+    )

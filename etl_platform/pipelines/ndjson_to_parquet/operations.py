@@ -15,8 +15,8 @@ from etl_platform.pipelines.in_process import execute_partition, resolve_job
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.pipelines.ndjson_to_parquet.reconciliation import dead_letters
 from etl_platform.resources import platform_resources
-from etl_platform.resources.sqs import SqsQueue
 
 
 def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine: str | None = None) -> bool:
@@ -36,8 +36,7 @@ def reset_breaker(settings: Settings) -> BreakerState:
 def redrive_dead_letters(settings: Settings, limit: int = 1000) -> int:
     """Move messages from the DLQ back to the file-events queue (after fixing their cause)."""
     resources = platform_resources(settings)
-    dlq = SqsQueue(connection=resources["aws"], queue_name=settings.names.file_events_dlq)
-    queue = resources["file_events_queue"]
+    dlq, queue = resources["dead_letter_queue"], resources["file_events_queue"]
     moved = 0
     while moved < limit:
         messages = dlq.receive(max_messages=10)
@@ -48,6 +47,13 @@ def redrive_dead_letters(settings: Settings, limit: int = 1000) -> int:
         dlq.delete([m.receipt_handle for m in messages])
         moved += len(messages)
     return moved
+
+
+def preview_dead_letters(settings: Settings, limit: int = 1000) -> list[dict[str, Any]]:
+    """What `redrive_dead_letters` would move, moving and consuming nothing (see
+    `SqsQueue.peek`: looking adds 1 to each message's receive count on the DLQ, which has
+    no redrive policy, and a redrive sends a new message whose count starts at 0)."""
+    return dead_letters(platform_resources(settings)["dead_letter_queue"], limit)
 
 
 def status(settings: Settings, now: float) -> dict[str, Any]:
@@ -70,5 +76,5 @@ def status(settings: Settings, now: float) -> dict[str, Any]:
                                         ingestion.circuit_breaker_cooldown_seconds),
         },
         "queue": resources["file_events_queue"].approximate_depth(),
-        "dead_letters": SqsQueue(connection=resources["aws"], queue_name=settings.names.file_events_dlq).approximate_depth(),
+        "dead_letters": resources["dead_letter_queue"].approximate_depth(),
     }

@@ -32,6 +32,14 @@ def thresholds_from(settings: Settings) -> ManifestThresholds:
                               orphan_flush_seconds=ingestion.orphan_flush_seconds)
 
 
+def validator_for(settings: Settings, tracking: FileTrackingTable, s3_client):
+    """The validator handler over these resources: what a file's S3 event is handed to."""
+    deps = ValidatorDependencies(s3=s3_client, tracking=tracking, rules=rules_from(settings),
+                                 quarantine_bucket=settings.names.quarantine_bucket,
+                                 shards=settings.ingestion.status_shards)
+    return make_handler(lambda: deps)
+
+
 def ingest_file_events(context, queue: SqsQueue, handler, settings: Settings) -> dict[str, int]:
     ingestion = settings.ingestion
     deadline = time.monotonic() + ingestion.sqs_max_seconds_per_tick
@@ -102,11 +110,8 @@ def build_file_events_sensor(settings: Settings, job):
             description=f"Ingests S3 events from {names.file_events_queue} and starts a run per manifest")
     def ndjson_file_events_sensor(context: SensorEvaluationContext, file_events_queue: SqsQueue,
                                   tracking_table: FileTrackingTable, s3: PlatformS3Resource):
-        deps = ValidatorDependencies(
-            s3=s3.get_client(), tracking=tracking_table, rules=rules_from(settings),
-            quarantine_bucket=names.quarantine_bucket, shards=settings.ingestion.status_shards,
-        )
-        counts = ingest_file_events(context, file_events_queue, make_handler(lambda: deps), settings)
+        counts = ingest_file_events(context, file_events_queue, validator_for(settings, tracking_table, s3.get_client()),
+                                    settings)
         if counts["messages"]:
             context.log.info(f"file events: {counts}")
         now = time.time()

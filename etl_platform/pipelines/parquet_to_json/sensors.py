@@ -13,6 +13,7 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import job_id_for_object, sanitise_file_name
+from etl_platform.core.upload_cursor import ListedObject
 from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.jobs_table import JobsTable
@@ -31,17 +32,7 @@ def build_parquet_drop_sensor(settings: Settings, job):
         new, next_cursor = new_uploads(s3.get_client(), bucket, prefix, ".parquet", context.cursor, MAX_RUNS_PER_TICK)
         if not new:
             return SkipReason(f"no new Parquet file under s3://{bucket}/{prefix}")
-        requests = []
-        for obj in new:
-            job_id = job_id_for_object(bucket, obj.key, obj.etag)
-            jobs_table.create_job(job_id, file_name=sanitise_file_name(PurePosixPath(obj.key).name), input_key=obj.key,
-                                  input_version=obj.version_id)
-            jobs_table.claim_launch(job_id)  # a POST /trigger-job meanwhile gets 409, not a second run
-            requests.append(RunRequest(
-                run_key=f"{obj.key}@{obj.etag}",  # unique per object version: a re-upload is a new job
-                partition_key=job_id,
-                tags={"s3_key": obj.key, "etag": obj.etag, "job_id": job_id},
-            ))
+        requests = [drop_run_request(jobs_table, bucket, obj)[0] for obj in new]
         return SensorResult(
             run_requests=requests,
             dynamic_partitions_requests=[parquet_jobs_partitions.build_add_request([r.partition_key for r in requests])],
@@ -49,3 +40,18 @@ def build_parquet_drop_sensor(settings: Settings, job):
         )
 
     return parquet_drop_sensor
+
+
+def drop_run_request(jobs_table: JobsTable, bucket: str, obj: ListedObject) -> tuple[RunRequest, bool]:
+    """The job of a dropped object version (created PENDING unless it exists) and the run
+    that converts it; whether this call claimed the job's launch (a POST /trigger-job
+    meanwhile gets 409, not a second run)."""
+    job_id = job_id_for_object(bucket, obj.key, obj.etag)
+    jobs_table.create_job(job_id, file_name=sanitise_file_name(PurePosixPath(obj.key).name), input_key=obj.key,
+                          input_version=obj.version_id)
+    claimed = jobs_table.claim_launch(job_id) is not None
+    return RunRequest(
+        run_key=f"{obj.key}@{obj.etag}",  # unique per object version: a re-upload is a new job
+        partition_key=job_id,
+        tags={"s3_key": obj.key, "etag": obj.etag, "job_id": job_id},
+    ), claimed
