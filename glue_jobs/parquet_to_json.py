@@ -57,7 +57,27 @@ class ConversionError(Exception):
     """The input cannot be converted (not Parquet, or corrupt); retrying will not help."""
 
 
+def _head(source, size: int = 4) -> bytes:
+    """The first bytes of a path or seekable binary file, leaving its position as it was."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as handle:
+            return handle.read(size)
+    position = source.tell()
+    source.seek(0)
+    head = source.read(size)
+    source.seek(position)
+    return bytes(head)
+
+
 def _open_parquet(source) -> pq.ParquetFile:
+    # pyarrow reads only the footer: a file with a damaged start would convert, and an
+    # encrypted one would be called "not Parquet"; both get their own reason here.
+    head = _head(source)
+    if head == b"PARE":
+        raise ConversionError("input is an encrypted Parquet file (modular encryption, encrypted footer): "
+                              "it cannot be converted without its keys")
+    if head != b"PAR1":
+        raise ConversionError("input is not a Parquet file: no PAR1 magic bytes at its start")
     try:
         # Buffered streaming reads instead of pre-buffering whole row groups:
         # a 1M-row row group would otherwise sit in memory compressed and decoded.
