@@ -311,7 +311,7 @@ def test_empty_file(data):
         prof(data)
 
 
-@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a,b\n1,2\n".encode("utf-16"), b"\x00" * 10])
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\x00" * 10])  # UTF-16: its own message
 def test_binary_file(data):
     with pytest.raises(CsvProfileError, match="binary"):
         prof(data)
@@ -405,3 +405,16 @@ def test_an_unterminated_quote_reports_the_lines_it_swallowed(csv, row, swallowe
 ])
 def test_closed_quotes_are_not_reported(csv):
     assert "unterminated_quote" not in q(prof(csv))
+
+
+def test_a_1mb_cell_is_a_cell():
+    """Python's csv module refuses fields over 128 KiB by default: the sniffer once called
+    such a file's header unreadable."""
+    r = prof(b"a,b\n1," + b"x" * (1 << 20) + b"\n2,y\n")
+    assert (r["row_count"], r["columns"], r["schema"]) == (2, ["a", "b"], {"a": "int", "b": "string"})
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_is_named_not_called_binary(encoding):
+    with pytest.raises(CsvProfileError, match="^UTF-16 text is not supported: save the file as UTF-8$"):
+        prof("a,b\n1,2\n".encode(encoding))

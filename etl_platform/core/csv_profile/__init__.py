@@ -59,8 +59,10 @@ Output
     missing, invalid or ragged, or a quote is left open.
   - A header-only file is valid: ``row_count`` 0, every column ``string``.
 Errors (``CsvProfileError``)
-  - ``file is empty`` (0 bytes or whitespace only), ``not a text file (binary
-    content)`` (a NUL byte in the first block), ``CSV parsing failed: ...`` (pyarrow
+  - ``file is empty`` (0 bytes or whitespace only), ``UTF-16 text is not supported:
+    save the file as UTF-8`` (a UTF-16 BOM, or a NUL in every other byte of the first
+    block), ``not a text file (binary content)`` (any other NUL byte in the first block;
+    a NUL later in the file is data), ``CSV parsing failed: ...`` (pyarrow
     rejects the file, the header cannot be parsed, a record exceeds 64 MiB).
 """
 

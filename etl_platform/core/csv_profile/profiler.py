@@ -18,13 +18,13 @@ import pyarrow.csv as pacsv
 
 from . import cell_types as ct
 from .columns import ColumnProfile, pct
-from .dialect import Dialect, open_seekable, sniff, unique_names
+from .dialect import MAX_RECORD_BYTES, Dialect, open_seekable, sniff, unique_names
 from .errors import CsvProfileError
 from .quotes import UnclosedQuote, file_ends_in_open_quote, lines_swallowed, unclosed_in_record
 from .ragged import RaggedRows
 
 BLOCK_SIZE = 1 << 20
-MAX_BLOCK_SIZE = 64 << 20  # a single record may not exceed this
+MAX_BLOCK_SIZE = MAX_RECORD_BYTES  # a single record may not exceed this
 RAGGED_FLUSH_ROWS = 20_000
 GROUP_BATCHES = 2  # parsed blocks classified together (more: faster, but more memory)
 # Threads classifying batches, besides the one that parses. Two measured no faster
