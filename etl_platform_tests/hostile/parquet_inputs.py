@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -59,6 +60,12 @@ def wide(columns: int = 10_000) -> bytes:
 
 def zero_rows() -> bytes:
     return _parquet(pa.table({"id": pa.array([], pa.int64())}))
+
+
+def describe_output(ndjson: bytes) -> str:
+    """A completed job's message in the README: records and distinct keys of its JSON output."""
+    records = [json.loads(line) for line in ndjson.splitlines() if line.strip()]
+    return f"{len(records)} rows, {len(set().union(*records))} columns"
 
 
 def _whole() -> bytes:

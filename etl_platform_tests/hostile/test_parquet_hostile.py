@@ -21,14 +21,14 @@ UPLOAD = documented("A upload")
 
 
 def converted(data: bytes) -> tuple[str, str]:
-    """(job status, message) as the Glue job leaves them: its ConversionError, or rows and columns."""
+    """(job status, message) as the Glue job leaves them: its ConversionError, or what its output holds."""
     sink = io.BytesIO()
     try:
         stats = job.convert(io.BytesIO(data), sink)
     except job.ConversionError as exc:
         return "FAILED", str(exc)
     assert stats["bytes_out"] == len(sink.getvalue())
-    return "COMPLETED", f"{stats['rows']} rows, {len(stats['columns'])} columns"
+    return "COMPLETED", parquet_inputs.describe_output(sink.getvalue())
 
 
 @pytest.mark.parametrize("scenario", sorted(parquet_inputs.SCENARIOS))
