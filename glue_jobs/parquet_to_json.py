@@ -41,6 +41,7 @@ try:
 except ImportError:  # run from a source checkout without the package installed
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from etl_platform.core.arrow_json import JsonChunkEncoder, encode_ndjson
+from etl_platform.core.parquet_jobs import ENCRYPTED, ENCRYPTED_MAGIC, PARQUET_MAGIC  # noqa: E402
 from etl_platform.core.pipes_session import launched_by_dagster, open_pipes  # noqa: E402
 from etl_platform.core.s3_uri import split_s3_uri  # noqa: E402
 
@@ -73,10 +74,9 @@ def _open_parquet(source) -> pq.ParquetFile:
     # pyarrow reads only the footer: a file with a damaged start would convert, and an
     # encrypted one would be called "not Parquet"; both get their own reason here.
     head = _head(source)
-    if head == b"PARE":
-        raise ConversionError("input is an encrypted Parquet file (modular encryption, encrypted footer): "
-                              "it cannot be converted without its keys")
-    if head != b"PAR1":
+    if head == ENCRYPTED_MAGIC:
+        raise ConversionError(f"input is {ENCRYPTED}")
+    if head != PARQUET_MAGIC:
         raise ConversionError("input is not a Parquet file: no PAR1 magic bytes at its start")
     try:
         # Buffered streaming reads instead of pre-buffering whole row groups:

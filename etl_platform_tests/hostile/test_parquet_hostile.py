@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from etl_platform.core.parquet_jobs import is_parquet_stream
+from etl_platform.core.parquet_jobs import parquet_stream_problem
 from etl_platform_tests.hostile import parquet_inputs
 from etl_platform_tests.hostile.documented import documented, matches
 
@@ -40,10 +40,13 @@ def test_hostile_parquet_in_the_glue_job(scenario):
 
 @pytest.mark.parametrize("scenario", sorted(parquet_inputs.SCENARIOS))
 def test_hostile_parquet_at_the_upload_check(scenario):
-    """The API refuses (400) exactly the inputs without PAR1 at both ends; the others convert."""
+    """The API refuses (400) exactly the inputs without PAR1 at both ends, with the reason;
+    the others convert."""
     data = parquet_inputs.SCENARIOS[scenario]()
-    status = "400" if not is_parquet_stream(io.BytesIO(data), len(data)) else converted(data)[0]
+    problem = parquet_stream_problem(io.BytesIO(data), len(data))
+    status, message = ("400", problem) if problem else converted(data)
     assert status == UPLOAD[scenario][0]
+    assert matches(UPLOAD[scenario][1], message), message
 
 
 def test_the_innocent_file_converts_whole():
