@@ -27,6 +27,12 @@ class Scenario:
     validator_visible: bool = True                # lands through the validator (else only the core engine)
 
 
+def padding_ids(scenario: Scenario) -> list[str]:
+    """The ids of the good padding lines of the scenario's files, as many times as they occur."""
+    return sorted(json.loads(line)["id"] for body in scenario.files.values()
+                  for line in body.splitlines() if line.startswith(b'{"id": "pad-'))
+
+
 def _values(rows: list[dict], *columns: str) -> str:
     return "; ".join(", ".join(f"{c}={row.get(c)}" for c in columns) for row in rows)
 

@@ -11,7 +11,7 @@ import pytest
 
 from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
 from etl_platform_tests.hostile.documented import documented, matches
-from etl_platform_tests.hostile.ndjson_inputs import SCENARIOS, Scenario
+from etl_platform_tests.hostile.ndjson_inputs import SCENARIOS, Scenario, padding_ids
 
 DOC = documented("B NDJSON")
 INNOCENT = [{"id": f"ok-{i}", "n": i, "nested": {"k": [i, None]}} for i in range(5)]
@@ -46,12 +46,6 @@ def observe(tmp_path, scenario: Scenario, mode: str) -> tuple[tuple[str, str], l
     if rejects:
         return ("reject", "; ".join(r["error"] for r in rejects)), rows, result
     return ("row", scenario.describe([r for r in rows if r["id"].startswith("h")])), rows, result
-
-
-def padding_ids(scenario: Scenario) -> list[str]:
-    """The ids of the good padding lines of the scenario's files, as many times as they occur."""
-    return sorted(json.loads(line)["id"] for body in scenario.files.values()
-                  for line in body.splitlines() if line.startswith(b'{"id": "pad-'))
 
 
 @pytest.mark.parametrize("mode", ["string", "typed"])
