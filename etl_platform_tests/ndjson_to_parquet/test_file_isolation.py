@@ -79,7 +79,8 @@ def test_a_manifest_whose_every_file_fails_fails_as_a_whole(aws):
     pipeline.s3.delete_object(Bucket=bucket, Key=key)
     assert not pipeline.run(request.partition_key).success
     record = pipeline.tracking.manifest(request.partition_key)
-    assert record["status"] == "failed" and "all 1 file(s) failed: only.ndjson: NoSuchKey" in record["error"]
+    assert record["status"] == "failed"
+    assert record["error"].startswith("AllFilesFailed: all 1 file(s) failed: only.ndjson: NoSuchKey: ")
     [only] = pipeline.tracking.files_of_manifest(request.partition_key)
     assert only["status"].startswith("failed#")
     assert pipeline.tracking.breaker().consecutive_failures == 1
