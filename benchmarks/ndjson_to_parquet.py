@@ -121,7 +121,7 @@ def child_spark(mode: str, paths: list[str], out: str) -> None:
     from ndjson_to_parquet import build_spark, spark_convert
     spark = build_spark("local[2]")  # JVM start-up is outside the timed section, as on a warm Glue cluster
     start, cpu = time.perf_counter(), time.process_time()
-    rows_in, _, rejected, schema = spark_convert(spark, paths, "bench-manifest", mode, os.path.join(out, "parquet"),
+    rows_in, _, rejected, schema, _ = spark_convert(spark, paths, "bench-manifest", mode, os.path.join(out, "parquet"),
                                                  os.path.join(out, "rejects.ndjson"), log=lambda _: None)
     seconds = time.perf_counter() - start
     cpu = float("nan")  # the work runs in the JVM and Python workers, not in this process: not measured

@@ -15,7 +15,9 @@ same pure functions as the single-node engine (etl_platform.core.ndjson_parquet,
 with --extra-py-files), so both engines give the same rows and values for a manifest.
 Pass 1 collects each file's schema, line count and rejected lines; the driver unifies the
 schemas; pass 2 converts the files to Arrow batches of the final schema (mapInArrow) and
-Spark writes them. Parts are renamed to `<manifest id>-part-NNNNN.snappy.parquet`, so a
+Spark writes them. A file that fails in pass 1 (an S3 read error, content the parser
+refuses) is left out of pass 2 and reported in `failed_files` (file key -> why) of the
+Pipes report; the others convert, and the job fails only when none does. Parts are renamed to `<manifest id>-part-NNNNN.snappy.parquet`, so a
 retry overwrites; stale parts of an earlier attempt are deleted. Input files are read
 with boto3 inside the executors (no Hadoop S3 connector needed).
 """
@@ -35,6 +37,7 @@ import pyarrow as pa
 
 from etl_platform.core.ingestion import manifests
 from etl_platform.core.ingestion.outputs import settle_outputs
+from etl_platform.core.ndjson_parquet import failure_reason, raise_if_all_failed
 from etl_platform.core.ndjson_parquet import schema as sch
 from etl_platform.core.ndjson_parquet.convert import PROVENANCE_COLUMNS, _columns, _combine, output_file_name, output_names
 from etl_platform.core.ndjson_parquet.reader import ORIGINAL_ROW, Parser, parse_file
@@ -83,14 +86,20 @@ def parse_source(uri, mode, etag=None, version_id=None):
 
 
 def schema_pass(rows, mode):
-    """Executor side of pass 1: per file, its schema, counts and rejected lines."""
+    """Executor side of pass 1: per file, its schema, counts and rejected lines, and the
+    reason it failed ("" if it did not). A file that raises (an S3 read error, content the
+    parser refuses) is reported, not raised, so one file cannot fail the Spark job."""
     for row in rows:
-        table, rows_in, rejects, size = parse_source(row["uri"], mode, row["etag"], row["version_id"])
+        try:
+            table, rows_in, rejects, size = parse_source(row["uri"], mode, row["etag"], row["version_id"])
+        except Exception as exc:  # noqa: BLE001 - this file fails, the others convert
+            yield (row["index"], row["uri"], b"", 0, 0, [], failure_reason(exc))
+            continue
         schema = b""
         if table is not None:
             fields = [f for f in table.schema if f.name != ORIGINAL_ROW]
             schema = pa.schema(fields).serialize().to_pybytes()
-        yield (row["index"], row["uri"], schema, rows_in, size, [(n, e, raw) for n, e, raw in rejects])
+        yield (row["index"], row["uri"], schema, rows_in, size, [(n, e, raw) for n, e, raw in rejects], "")
 
 
 def final_schema(schemas, mode):
@@ -124,7 +133,9 @@ def convert_pass(mode, final, order, arrow_schema, manifest_id):
 def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=print, etags=None, version_ids=None):
     """Convert `uris` (s3:// or local paths; with `version_ids` or `etags`, exactly that
     content of each) to Parquet under `target` and the rejects file.
-    Returns (rows_in, bytes_in, rejected, arrow schema)."""
+    A file that failed in pass 1 is left out of pass 2 (a file that fails only when pass 2
+    reads it again fails the job: the ledger check would not hold).
+    Returns (rows_in, bytes_in, rejected, arrow schema, {uri: why} of the failed files)."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
     etags = etags or [None] * len(uris)
@@ -134,12 +145,15 @@ def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=prin
                                   "index INT, uri STRING, etag STRING, version_id STRING")
     files = files.repartition(max(1, min(len(uris), spark.sparkContext.defaultParallelism * 4)))
     pass1 = sorted(files.rdd.map(lambda r: r.asDict()).mapPartitions(lambda rows: schema_pass(rows, mode)).collect())
+    failed = {p[1]: p[6] for p in pass1 if p[6]}
+    if failed:
+        files = files.where(~files.uri.isin(sorted(failed)))
     final, order, arrow_schema = final_schema([p[2] for p in pass1], mode)
     rows_in = sum(p[3] for p in pass1)
     bytes_in = sum(p[4] for p in pass1)
     log(f"{manifest_id}: pass 1 over {len(uris)} files, {rows_in} lines, {len(arrow_schema)} columns")
     rejects = RejectWriter(rejects_path)
-    for _, uri, _, _, _, rejected in pass1:
+    for _, uri, _, _, _, rejected, _ in pass1:
         for line_number, error, raw in rejected:
             rejects.write(uri, line_number, error, raw)
     rejects.close()
@@ -148,7 +162,7 @@ def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=prin
         frame = files.mapInArrow(convert_pass(mode, final, order, arrow_schema, manifest_id),
                                  from_arrow_schema(arrow_schema)).coalesce(parts)
         frame.write.mode("overwrite").option("compression", "snappy").parquet(target)
-    return rows_in, bytes_in, rejects.count, arrow_schema
+    return rows_in, bytes_in, rejects.count, arrow_schema, failed
 
 
 def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
@@ -161,9 +175,14 @@ def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
     try:
         rejects_path = os.path.join(workdir, "rejects.ndjson")
         target = os.path.join(workdir, "parquet") if stage_locally else f"s3://{output_bucket}/tmp/{manifest_id}/"
-        rows_in, bytes_in, rejected, arrow_schema = spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log,
-                                                                  etags=[f.get("etag") for f in manifest["files"]],
-                                                                  version_ids=[f.get("version_id") for f in manifest["files"]])
+        rows_in, bytes_in, rejected, arrow_schema, failed_uris = spark_convert(
+            spark, uris, manifest_id, mode, target, rejects_path, log,
+            etags=[f.get("etag") for f in manifest["files"]], version_ids=[f.get("version_id") for f in manifest["files"]])
+        key_of = {f["s3_uri"]: f["file_key"] for f in manifest["files"]}
+        failed = {key_of[uri]: why for uri, why in failed_uris.items()}
+        for key, why in sorted(failed.items()):
+            log(f"{manifest_id}: left out {key}: {why}")
+        raise_if_all_failed(len(uris), failed)
         rows_out, written = 0, []
         if rows_in > rejected and len(arrow_schema) > len(PROVENANCE_COLUMNS):
             rows_out, written = publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
@@ -173,7 +192,7 @@ def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
     if rows_in != rows_out + rejected:
         raise RuntimeError(f"ledger mismatch: rows_in={rows_in} rows_out={rows_out} rejected={rejected}")
     return {
-        "engine": "spark", "files": len(uris), "bytes_in": bytes_in, "rows_in": rows_in, "rows_out": rows_out,
+        "engine": "spark", "files": len(uris) - len(failed), "failed_files": failed, "bytes_in": bytes_in, "rows_in": rows_in, "rows_out": rows_out,
         "rejected": rejected, "output_paths": [f"s3://{output_bucket}/{k}" for k in written],
         "rejects_path": f"s3://{output_bucket}/{rejects_key}" if rejected else None,
         "schema": [{"name": f.name, "type": str(f.type)} for f in arrow_schema],

@@ -41,6 +41,7 @@ try:
 except ImportError:  # run from a source checkout without the package installed
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from etl_platform.core.arrow_json import JsonChunkEncoder, encode_ndjson
+from etl_platform.core.parquet_jobs import ENCRYPTED, ENCRYPTED_MAGIC, PARQUET_MAGIC  # noqa: E402
 from etl_platform.core.pipes_session import launched_by_dagster, open_pipes  # noqa: E402
 from etl_platform.core.s3_uri import split_s3_uri  # noqa: E402
 
@@ -57,7 +58,26 @@ class ConversionError(Exception):
     """The input cannot be converted (not Parquet, or corrupt); retrying will not help."""
 
 
+def _head(source, size: int = 4) -> bytes:
+    """The first bytes of a path or seekable binary file, leaving its position as it was."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as handle:
+            return handle.read(size)
+    position = source.tell()
+    source.seek(0)
+    head = source.read(size)
+    source.seek(position)
+    return bytes(head)
+
+
 def _open_parquet(source) -> pq.ParquetFile:
+    # pyarrow reads only the footer: a file with a damaged start would convert, and an
+    # encrypted one would be called "not Parquet"; both get their own reason here.
+    head = _head(source)
+    if head == ENCRYPTED_MAGIC:
+        raise ConversionError(f"input is {ENCRYPTED}")
+    if head != PARQUET_MAGIC:
+        raise ConversionError("input is not a Parquet file: no PAR1 magic bytes at its start")
     try:
         # Buffered streaming reads instead of pre-buffering whole row groups:
         # a 1M-row row group would otherwise sit in memory compressed and decoded.

@@ -20,7 +20,7 @@ from etl_platform.resources.job_files import JobFiles
 from etl_platform.resources.jobs_table import INPUT_VERSION
 from etl_platform.config import Settings
 from etl_platform.core.job_listing import job_view, newest_first
-from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, is_parquet_stream, new_job_id, sanitise_file_name
+from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, new_job_id, parquet_stream_problem, sanitise_file_name
 from etl_platform.resources import platform_resources
 
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file in a multipart body
@@ -76,8 +76,9 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
         size = file.size if file.size is not None else files.size_of(file.file)
         if size > max_bytes:
             raise HTTPException(413, f"file too large: {size} bytes, the limit is {max_bytes}")
-        if not is_parquet_stream(file.file, size):
-            raise HTTPException(400, "not a Parquet file (no PAR1 magic bytes at its start and end)")
+        problem = parquet_stream_problem(file.file, size)
+        if problem:
+            raise HTTPException(400, problem)
         job_id, name = new_job_id(), sanitise_file_name(file.filename or "")
         key = files.store(job_id, name, file.file)
         jobs_table.create_job(job_id, file_name=name, input_key=key)
@@ -110,9 +111,10 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
         if found is None:
             raise HTTPException(409, f"job {body.jobId} has no input file yet: upload it first")
         size, version = found
-        if not files.is_parquet_object(job["inputS3Key"], size, version):
-            jobs_table.mark_failed(body.jobId, "input is not a Parquet file (no PAR1 magic bytes)")
-            raise HTTPException(400, "the uploaded file is not a Parquet file (no PAR1 magic bytes)")
+        problem = files.parquet_problem(job["inputS3Key"], size, version)
+        if problem:
+            jobs_table.mark_failed(body.jobId, f"input is {problem}")
+            raise HTTPException(400, f"the uploaded file is {problem}")
         jobs_table.pin_input_version(body.jobId, version)
         claimed = jobs_table.claim_launch(body.jobId)
         if claimed is None:

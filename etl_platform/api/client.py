@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from etl_platform.core.parquet_jobs import is_parquet_stream
+from etl_platform.core.parquet_jobs import parquet_stream_problem
 
 
 class ApiError(Exception):
@@ -52,8 +52,9 @@ class JobsClient:
     def upload(self, path: Path, *, trigger: bool = False) -> dict[str, Any]:
         size = path.stat().st_size
         with path.open("rb") as stream:
-            if not is_parquet_stream(stream, size):
-                raise ApiError(400, f"{path} is not a Parquet file (no PAR1 magic bytes)")
+            problem = parquet_stream_problem(stream, size)
+            if problem:
+                raise ApiError(400, f"{path} is {problem}")
         job = self._call("POST", "/uploads/presign", json={"fileName": path.name, "fileSize": size})
         with path.open("rb") as stream:
             # httpx streams a file part and sends the body's length up front (S3 refuses chunked

@@ -18,6 +18,9 @@ PENDING, RUNNING, COMPLETED, FAILED = "PENDING", "RUNNING", "COMPLETED", "FAILED
 STATUSES = (PENDING, RUNNING, COMPLETED, FAILED)
 
 PARQUET_MAGIC = b"PAR1"
+ENCRYPTED_MAGIC = b"PARE"  # Parquet modular encryption with an encrypted footer
+NOT_PARQUET = "not a Parquet file (no PAR1 magic bytes at its start and end)"
+ENCRYPTED = "an encrypted Parquet file (modular encryption, encrypted footer): it cannot be converted without its keys"
 MIN_PARQUET_BYTES = 12  # magic + footer length + magic
 MAX_FILE_NAME = 200
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -67,18 +70,25 @@ def upload_key(upload_prefix: str, job_id: str, file_name: str) -> str:
     return f"{upload_prefix}{job_id}/{file_name}"
 
 
-def looks_like_parquet(head: bytes, tail: bytes, size: int) -> bool:
-    """Parquet files start and end with the magic bytes PAR1."""
-    return size >= MIN_PARQUET_BYTES and head[:4] == PARQUET_MAGIC and tail[-4:] == PARQUET_MAGIC
+def parquet_magic_problem(head: bytes, tail: bytes, size: int) -> str | None:
+    """Why a file with these first and last bytes is not convertible Parquet, or None.
+    Parquet files start and end with the magic bytes PAR1; an encrypted footer makes them
+    PARE, a file that is Parquet but needs keys the platform does not have: it gets its
+    own reason rather than "not Parquet"."""
+    if size >= MIN_PARQUET_BYTES and head[:4] == PARQUET_MAGIC and tail[-4:] == PARQUET_MAGIC:
+        return None
+    if size >= MIN_PARQUET_BYTES and head[:4] == ENCRYPTED_MAGIC and tail[-4:] == ENCRYPTED_MAGIC:
+        return ENCRYPTED
+    return NOT_PARQUET
 
 
-def is_parquet_stream(stream: IO[bytes], size: int) -> bool:
+def parquet_stream_problem(stream: IO[bytes], size: int) -> str | None:
     """The magic-bytes check on a seekable binary stream; leaves it at its start."""
     head = stream.read(4)
     stream.seek(max(size - 4, 0))
     tail = stream.read(4)
     stream.seek(0)
-    return looks_like_parquet(head, tail, size)
+    return parquet_magic_problem(head, tail, size)
 
 
 def preview_records(ndjson_head: bytes, limit: int, complete: bool) -> list[dict[str, Any]]:

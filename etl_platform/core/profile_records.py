@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from etl_platform.core.dynamodb_item_size import python_item_size
+from etl_platform.core.s3_uri import contained_key
 from etl_platform.core.timestamps import iso_utc
 
 Severity = Literal["ok", "warn", "error"]
@@ -25,9 +26,10 @@ def file_name_for(key: str, upload_prefix: str) -> str:
 
 
 def summary_key(file_name: str, processed_prefix: str) -> str:
-    """`sales.csv` -> `processed/sales_summary.json` (seed 004)."""
+    """`sales.csv` -> `processed/sales_summary.json` (seed 004); a `..` in the name never
+    leaves `processed/` (`contained_key`)."""
     stem = file_name[: -len(CSV_SUFFIX)] if file_name.lower().endswith(CSV_SUFFIX) else file_name
-    return f"{processed_prefix}{stem}_summary.json"
+    return contained_key(processed_prefix, f"{stem}_summary.json")
 
 
 def success_item(file_name: str, profile: dict[str, Any], *, uploaded: datetime, processed: datetime) -> dict[str, Any]:

@@ -12,3 +12,15 @@ def split_s3_uri(uri: str, *, require_key: bool = True) -> tuple[str, str]:
     if not bucket or (require_key and (not key or key.endswith("/"))):
         raise ValueError(f"expected s3://bucket/key, got {uri!r}")
     return bucket, key
+
+
+DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
+
+
+def contained_key(prefix: str, relative: str) -> str:
+    """`prefix` + `relative`, where no segment of `relative` is `.` or `..` (each is written
+    `%2E`/`%2E%2E`). S3 keys are opaque, but a key derived from a producer's key (a
+    quarantine copy, a summary) ends up on local disks and in tools that normalise paths
+    (`aws s3 sync`, a browser's URL): there `../` would leave the prefix. Any other
+    character, spaces and Unicode included, is kept as the producer wrote it."""
+    return prefix + "/".join(DOT_SEGMENTS.get(segment, segment) for segment in relative.split("/"))

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from dagster import ConfigurableResource
 
 from etl_platform.config import Settings
-from etl_platform.core.parquet_jobs import looks_like_parquet, preview_records, upload_key
+from etl_platform.core.parquet_jobs import NOT_PARQUET, parquet_magic_problem, preview_records, upload_key
 from etl_platform.resources.connection import AwsConnection
 
 PREVIEW_BYTES = 1024 * 1024  # records longer than this do not fit a preview
@@ -65,11 +65,12 @@ class JobFiles(ConfigurableResource):
         return self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={byte_range}",
                                    **_version(version_id))["Body"].read()
 
-    def is_parquet_object(self, key: str, size: int, version_id: str | None = None) -> bool:
+    def parquet_problem(self, key: str, size: int, version_id: str | None = None) -> str | None:
+        """Why the stored object is not convertible Parquet (`parquet_magic_problem`), or None."""
         if size < 4:
-            return False
+            return NOT_PARQUET
         head, tail = (self._range(self.input_bucket, key, r, version_id) for r in ("0-3", "-4"))
-        return looks_like_parquet(head, tail, size)
+        return parquet_magic_problem(head, tail, size)
 
     def presigned_post(self, key: str, max_bytes: int) -> dict[str, Any]:
         """A browser-form upload of exactly `key`, at most `max_bytes` long: `{url, fields}`.

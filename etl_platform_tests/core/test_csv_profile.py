@@ -311,7 +311,7 @@ def test_empty_file(data):
         prof(data)
 
 
-@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "a,b\n1,2\n".encode("utf-16"), b"\x00" * 10])
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\x00" * 10])  # UTF-16: its own message
 def test_binary_file(data):
     with pytest.raises(CsvProfileError, match="binary"):
         prof(data)
@@ -377,3 +377,44 @@ def test_path_bytesio_and_non_seekable_stream_agree(tmp_path):
 def test_text_stream_is_rejected():
     with pytest.raises(TypeError, match="binary"):
         profile_csv(io.StringIO("a,b\n1,2\n"))
+
+
+# --------------------------------------------------------------------------- unterminated quotes
+@pytest.mark.parametrize("csv, row, swallowed, rows", [
+    # the quote opens a middle field: the record has too few fields (ragged)
+    ('a,b,c\n1,2,3\n4,"oops,6\n7,8,9\n10,11,12\n', 2, 2, 2),
+    # the quote opens the last field: the record looks whole
+    ('a,b,c\n1,2,3\n4,5,"oops\n7,8,9\n10,11,12\n', 2, 2, 2),
+    ('a,b,c\r\n1,2,3\r\n4,5,"oo""ps\r\n7,8,9', 2, 1, 2),           # CRLF, an escaped quote, no final newline
+    ('a,b,c\n1,2,3\n4,5,"oops', 2, 0, 2),                          # on the last line: swallows nothing
+    ('a;b\n1;"x""\n2;3\n', 1, 1, 1),                              # an escaped quote is not a close
+], ids=["middle-field", "last-field", "crlf-escaped", "last-line", "escaped-only"])
+def test_an_unterminated_quote_reports_the_lines_it_swallowed(csv, row, swallowed, rows):
+    r = prof(csv)
+    assert r["row_count"] == rows
+    assert q(r)["unterminated_quote"] == {"row": row, "lines_swallowed": swallowed}
+    assert q(r)["has_issues"] is True
+
+
+@pytest.mark.parametrize("csv", [
+    'a,b,c\n1,2,"multi\nline"\n',                 # a closed quoted field with newlines
+    'a,b,c\n1,2,"ends with ""quote"""\n',         # escaped quotes, closed
+    'a,b\n1,"x\n"\n',                             # a quoted cell ending in a newline, closed
+    'a,b\n1,x"\n',                                # a quote inside an unquoted field is data
+    'a,b,c\n1,"x,y"\n',                           # ragged, but every quote closed
+])
+def test_closed_quotes_are_not_reported(csv):
+    assert "unterminated_quote" not in q(prof(csv))
+
+
+def test_a_1mb_cell_is_a_cell():
+    """Python's csv module refuses fields over 128 KiB by default: the sniffer once called
+    such a file's header unreadable."""
+    r = prof(b"a,b\n1," + b"x" * (1 << 20) + b"\n2,y\n")
+    assert (r["row_count"], r["columns"], r["schema"]) == (2, ["a", "b"], {"a": "int", "b": "string"})
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_is_named_not_called_binary(encoding):
+    with pytest.raises(CsvProfileError, match="^UTF-16 text is not supported: save the file as UTF-8$"):
+        prof("a,b\n1,2\n".encode(encoding))

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl_platform.core.ndjson_parquet import (
-    ConversionResult, SourceFile, canonical_json, convert_manifest, format_double,
+    AllFilesFailed, ConversionResult, SourceFile, canonical_json, convert_manifest, format_double,
     output_file_name, text_value)
 from etl_platform.core.ndjson_parquet.reader import resolve_value
 from etl_platform.core.ndjson_parquet.render import _double_text, text_column
@@ -446,13 +446,16 @@ def test_duplicate_source_uri_is_refused(tmp_path):
         run(tmp_path, [a, a])
 
 
-def test_failed_run_leaves_nothing_half_written(tmp_path):
+def test_a_file_that_cannot_be_read_is_left_out_and_a_failed_run_leaves_nothing_half_written(tmp_path):
     files, _ = _many_files(tmp_path, n_files=4, rows=200)
-    first = run(tmp_path, files[:2], target_file_bytes=30_000)
-    before = {p: os.path.getmtime(p) for p in first.output_files}
     missing = SourceFile(str(tmp_path / "in" / "nope.ndjson"), "s3://input/nope.ndjson")
-    with pytest.raises(FileNotFoundError):
-        run(tmp_path, files + [missing], target_file_bytes=30_000)
+    first = run(tmp_path, files[:2] + [missing], target_file_bytes=30_000)
+    assert list(first.failed) == [missing.source_uri] and first.failed[missing.source_uri].startswith("FileNotFoundError")
+    assert (first.rows_in, first.rows_out) == (400, 400) and len(first.file_stats) == 2
+    assert sorted(read_out(first).column("_source_file").unique().to_pylist()) == sorted(f.source_uri for f in files[:2])
+    before = {p: os.path.getmtime(p) for p in first.output_files}
+    with pytest.raises(AllFilesFailed, match="all 1 file.s. failed: s3://input/nope.ndjson: FileNotFoundError"):
+        run(tmp_path, [missing], target_file_bytes=30_000)
     left = sorted(os.listdir(tmp_path / "out"))
     assert left == sorted(os.path.basename(p) for p in first.output_files)   # no temp files, no spool
     assert {p: os.path.getmtime(p) for p in first.output_files} == before

@@ -3,7 +3,7 @@
 import pytest
 
 from etl_platform.core.parquet_jobs import (
-    job_id_for_object, looks_like_parquet, output_key, preview_records,
+    job_id_for_object, output_key, parquet_magic_problem, preview_records,
     sanitise_file_name,
 )
 
@@ -30,10 +30,12 @@ def test_keys_are_deterministic_per_job():
 
 
 def test_parquet_magic_bytes():
-    assert looks_like_parquet(b"PAR1", b"PAR1", 12)
-    assert not looks_like_parquet(b"PAR1", b"PAR1", 8)  # too short for a footer
-    assert not looks_like_parquet(b"PK\x03\x04", b"PAR1", 100)
-    assert not looks_like_parquet(b"PAR1", b"\n}\n", 100)
+    assert parquet_magic_problem(b"PAR1", b"PAR1", 12) is None
+    not_parquet = "not a Parquet file (no PAR1 magic bytes at its start and end)"
+    assert parquet_magic_problem(b"PAR1", b"PAR1", 8) == not_parquet  # too short for a footer
+    assert parquet_magic_problem(b"PK\x03\x04", b"PAR1", 100) == not_parquet
+    assert parquet_magic_problem(b"PAR1", b"\n}\n", 100) == not_parquet
+    assert parquet_magic_problem(b"PARE", b"PARE", 100).startswith("an encrypted Parquet file")
 
 
 def test_preview_ignores_a_cut_last_line():

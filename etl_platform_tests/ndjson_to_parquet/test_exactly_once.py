@@ -232,6 +232,8 @@ def test_the_arrow_engine_reads_only_the_claimed_content(aws):
         def info(self, message):
             pass
 
+        warning = info
+
     def convert(entry):
         document = {"manifest_id": "batch-0001-20260308-000000", "files": [{"s3_uri": uri, "file_key": "late.ndjson", **entry}]}
         return run_arrow(pipeline.s3, document, output_bucket=aws.names.parquet_output_bucket, mode="string", log=Log())

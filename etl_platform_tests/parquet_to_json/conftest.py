@@ -1,5 +1,6 @@
 """Sample Parquet files of pipeline A's tests and how their JSON output should read back."""
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -64,6 +65,13 @@ MAX_UPLOAD_BYTES = 300_000  # small, so the 413 path is cheap to reach
 @pytest.fixture(scope="module")
 def api_url(emulator_settings, tmp_path_factory):
     """`etl-platform api` on a free port, against this worker's emulator; runs execute in-process."""
+    with running_api(emulator_settings, tmp_path_factory, MAX_UPLOAD_BYTES) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_api(emulator_settings, tmp_path_factory, max_upload_bytes: int):
+    """`etl-platform api` on a free port with `ETL_MAX_UPLOAD_BYTES=max_upload_bytes`: its URL."""
     import subprocess
 
     from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, wait_for_http
@@ -71,7 +79,7 @@ def api_url(emulator_settings, tmp_path_factory):
     state = tmp_path_factory.mktemp("api-state")
     (state / "dagster").mkdir()
     port = free_port()
-    env = cli_env(state, ETL_ENDPOINT_URL=emulator_settings.endpoint_url, ETL_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
+    env = cli_env(state, ETL_ENDPOINT_URL=emulator_settings.endpoint_url, ETL_MAX_UPLOAD_BYTES=str(max_upload_bytes),
                   DAGSTER_HOME=str(state / "dagster"))
     log = open(state / "api.log", "wb")
     process = subprocess.Popen([str(VENV_BIN / "etl-platform"), "api", "--port", str(port)], env=env, cwd=PROJECT_ROOT,

@@ -19,7 +19,11 @@ Reading
     field count (at least 2) over the first 200 records, then the most fields; ties
     go to that order; a one-column file is ``,``. Quoting is RFC 4180: ``"`` quotes,
     ``""`` escapes a quote, quoted fields may hold delimiters and newlines. Single
-    quotes are data. An unterminated quote runs to the end of the file.
+    quotes are data. An unterminated quote runs to the end of the file: the lines after
+    it are one cell, not rows, so the profile reports it under
+    ``quality_issues.unterminated_quote`` = ``{"row": <data row of the quote>,
+    "lines_swallowed": <physical lines read into that cell>}`` and ``has_issues`` is true
+    (only the last record can hold one; see ``quotes``).
   - The first non-blank row is the header. Names are stripped; a blank name becomes
     ``col_<position>`` (1-based), a repeated one ``<name>_2``, ``<name>_3``...
   - Blank lines are skipped and are not rows. Row numbers in examples are 1-based
@@ -52,11 +56,13 @@ Output
   - missing/invalid percentages are ``round(100 * count / row_count, 2)``; only
     columns with a non-zero count are listed; ``examples`` are the first
     ``max_invalid_examples`` row numbers. ``has_issues`` is true if anything is
-    missing, invalid or ragged.
+    missing, invalid or ragged, or a quote is left open.
   - A header-only file is valid: ``row_count`` 0, every column ``string``.
 Errors (``CsvProfileError``)
-  - ``file is empty`` (0 bytes or whitespace only), ``not a text file (binary
-    content)`` (a NUL byte in the first block), ``CSV parsing failed: ...`` (pyarrow
+  - ``file is empty`` (0 bytes or whitespace only), ``UTF-16 text is not supported:
+    save the file as UTF-8`` (a UTF-16 BOM, or a NUL in every other byte of the first
+    block), ``not a text file (binary content)`` (any other NUL byte in the first block;
+    a NUL later in the file is data), ``CSV parsing failed: ...`` (pyarrow
     rejects the file, the header cannot be parsed, a record exceeds 64 MiB).
 """
 

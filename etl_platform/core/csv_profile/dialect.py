@@ -27,6 +27,13 @@ SAMPLE_BYTES = 64 * 1024
 MAX_SAMPLE_BYTES = 16 * 1024 * 1024
 SNIFF_RECORDS = 200
 _WHITESPACE = b" \t\r\n\x0b\x0c"
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+UTF16_MESSAGE = "UTF-16 text is not supported: save the file as UTF-8"
+# Python's csv module refuses a field over 128 KiB by default: a 1 MB cell in the sniffed
+# sample (or in a ragged row) made every delimiter look unreadable. The limit is the
+# process's; raising it to the largest record the profiler reads changes nothing else.
+MAX_RECORD_BYTES = 64 << 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
 
 
 @dataclass
@@ -75,6 +82,8 @@ def sniff(f: BinaryIO) -> Dialect:
     head = f.read(SAMPLE_BYTES)
     if not isinstance(head, bytes):
         raise TypeError("profile_csv needs a path or a binary file object")
+    if _looks_utf16(head):
+        raise CsvProfileError(UTF16_MESSAGE)
     has_bom = head.startswith(BOM)
     offset = start + (len(BOM) if has_bom else 0)
     offset = _skip_leading_whitespace(f, offset)
@@ -100,6 +109,16 @@ def sniff(f: BinaryIO) -> Dialect:
     if not header:
         raise CsvProfileError("CSV parsing failed: the header row is longer than 16 MiB or unreadable")
     return Dialect(delimiter=delimiter, encoding=encoding, data_offset=offset, field_count=len(header[0]))
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """A UTF-16 BOM, or (without one) a NUL in every other byte: text, just not in an
+    encoding the profiler reads, which deserves a better word than "binary"."""
+    if head.startswith(UTF16_BOMS):
+        return True
+    odd, even = head[1::2], head[0::2]
+    return len(head) >= 4 and any(half.count(0) == len(half) and other.count(0) == 0
+                                  for half, other in ((odd, even), (even, odd)))
 
 
 def _skip_leading_whitespace(f: BinaryIO, offset: int) -> int:

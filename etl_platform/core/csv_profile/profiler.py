@@ -18,12 +18,13 @@ import pyarrow.csv as pacsv
 
 from . import cell_types as ct
 from .columns import ColumnProfile, pct
-from .dialect import Dialect, open_seekable, sniff, unique_names
+from .dialect import MAX_RECORD_BYTES, Dialect, open_seekable, sniff, unique_names
 from .errors import CsvProfileError
+from .quotes import UnclosedQuote, file_ends_in_open_quote, lines_swallowed, unclosed_in_record
 from .ragged import RaggedRows
 
 BLOCK_SIZE = 1 << 20
-MAX_BLOCK_SIZE = 64 << 20  # a single record may not exceed this
+MAX_BLOCK_SIZE = MAX_RECORD_BYTES  # a single record may not exceed this
 RAGGED_FLUSH_ROWS = 20_000
 GROUP_BATCHES = 2  # parsed blocks classified together (more: faster, but more memory)
 # Threads classifying batches, besides the one that parses. Two measured no faster
@@ -143,6 +144,7 @@ def _profile(f: BinaryIO, dialect: Dialect, block: int, max_examples: int) -> di
     ragged = RaggedRows(dialect.field_count, dialect.delimiter)
     header: list[str] = []
     good_rows = 0
+    last_batch: list = []  # the latest batch with rows: its last row may hold an unclosed quote
 
     def fold(columns: list[ColumnProfile], batch_cols, first_row: int, row_numbers) -> None:
         for acc, col in zip(columns, batch_cols):
@@ -171,6 +173,7 @@ def _profile(f: BinaryIO, dialect: Dialect, block: int, max_examples: int) -> di
                 batch = batch.slice(1)
             if batch.num_rows:
                 group.append(batch)
+                last_batch[:] = [batch]
             if len(group) >= GROUP_BATCHES:
                 yield group_task(group)
                 group = []
@@ -205,10 +208,25 @@ def _profile(f: BinaryIO, dialect: Dialect, block: int, max_examples: int) -> di
     for other in states[1:]:
         for acc, part in zip(columns, other):
             acc.merge(part)
-    return _assemble(unique_names(header), columns, good_rows, ragged, dialect, max_examples)
+    unclosed = _unclosed_quote(f, dialect, good_rows, ragged, last_batch[0] if last_batch else None)
+    return _assemble(unique_names(header), columns, good_rows, ragged, dialect, max_examples, unclosed)
 
 
-def _assemble(names, columns, good_rows, ragged, dialect, max_examples) -> dict:
+def _unclosed_quote(f, dialect: Dialect, good_rows: int, ragged: RaggedRows, last_batch) -> UnclosedQuote | None:
+    """The last record's quote that never closes, if it has one (see ``quotes``)."""
+    total = good_rows + len(ragged.rows)
+    if ragged.last is not None and ragged.last[0] == total:
+        opened = unclosed_in_record(ragged.last[1], dialect.delimiter, dialect.quotechar)
+        return UnclosedQuote(total, lines_swallowed(opened)) if opened is not None else None
+    if last_batch is None:
+        return None
+    cell = last_batch.column(last_batch.num_columns - 1)[-1].as_py()
+    if file_ends_in_open_quote(f, cell, dialect.quotechar, dialect.encoding):
+        return UnclosedQuote(total, lines_swallowed(cell))
+    return None
+
+
+def _assemble(names, columns, good_rows, ragged, dialect, max_examples, unclosed: UnclosedQuote | None = None) -> dict:
     total = good_rows + len(ragged.rows)
     schema, statistics, missing, invalid = {}, {}, {}, {}
     for name, acc in zip(names, columns):
@@ -220,8 +238,10 @@ def _assemble(names, columns, good_rows, ragged, dialect, max_examples) -> dict:
             missing[name] = {"count": n_missing, "percentage": pct(n_missing, total)}
         if bad:
             invalid[name] = bad
-    quality = {"total_rows": total, "has_issues": bool(missing or invalid or ragged.rows),
+    quality = {"total_rows": total, "has_issues": bool(missing or invalid or ragged.rows or unclosed),
                "missing_values": missing, "invalid_values": invalid}
+    if unclosed:
+        quality["unterminated_quote"] = unclosed.as_dict()
     if ragged.rows:
         quality["ragged_rows"] = {"count": len(ragged.rows), "examples": ragged.rows[:max_examples]}
     return {"row_count": total, "columns": names, "dialect": dialect.as_dict(), "schema": schema,

@@ -25,6 +25,7 @@ class RaggedRows:
         self.rows: list[int] = []  # data row numbers (1-based, header excluded), ascending
         self.pending: list[tuple[int, str]] = []
         self.header_broken = False
+        self.last: tuple[int, str] | None = None  # the latest ragged row: (data row, raw text)
         self._lock = threading.Lock()  # the reader thread appends while the profiler takes
 
     def __call__(self, row) -> str:
@@ -35,6 +36,7 @@ class RaggedRows:
             with self._lock:
                 self.rows.append(row.number - 1)
                 self.pending.append((row.number - 1, row.text))
+                self.last = (row.number - 1, row.text)
         return "skip"
 
     def data_row(self, good_index: int) -> int:

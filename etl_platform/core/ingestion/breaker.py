@@ -3,8 +3,10 @@ processing runs until a cool-down passes or an operator resets it.
 
 What counts: a manifest that fails as a whole (its run ends it `failed`). Problems of one
 file never count: an invalid file is quarantined, a malformed line is rejected, a file
-overwritten or deleted since its claim is left out of its manifest; the manifest still
-completes. So K failures in a row say the platform is broken (output bucket or permissions
+overwritten or deleted since its claim is left out of its manifest, a file an engine
+cannot read or convert ends `failed#N` alone; the manifest still completes. Only when
+none of its files converts does the manifest fail (then the run, not the input, is the
+likelier culprit). So K failures in a row say the platform is broken (output bucket or permissions
 gone, Glue down), not that some input is bad.
 
 Scope: one breaker for the whole pipeline, on purpose. What it guards against is systemic:

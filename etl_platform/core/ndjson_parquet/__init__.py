@@ -65,8 +65,14 @@ Parquet layout
     source file has at most 20 % distinct values; statistics on; Arrow schema stored.
 
 Errors
-    A source_uri listed twice raises ``ValueError`` (rows would be duplicated); local
-    I/O errors raise.  Parts and the rejects file are written under temporary names and
+    A source_uri listed twice raises ``ValueError`` (rows would be duplicated).  A file
+    that raises while it is read, parsed or spooled (pass 1: an unreadable path, content
+    pyarrow refuses, memory) is left out, each with its reason in
+    ``ConversionResult.failed`` (``source_uri -> "<Exception>: <message>"``), and the
+    others convert: nothing of it reaches the rejects, the parts or the counts, so the
+    ledger holds for the files converted.  When none converts, ``AllFilesFailed`` is raised
+    (``raise_if_all_failed``, the rule of both engines: then the fault is more likely the
+    run's than the files').  Errors of pass 2 (writing the parts) fail the manifest.  Parts and the rejects file are written under temporary names and
     only renamed into place when the whole manifest succeeded; the spool (Arrow IPC,
     under ``work_dir`` or ``output_dir``) is always deleted.
 
@@ -84,6 +90,7 @@ Limits
 """
 
 from .convert import (
+    AllFilesFailed,
     DEFAULT_TARGET_FILE_BYTES,
     MANIFEST_ID_COLUMN,
     PROVENANCE_COLUMNS,
@@ -91,14 +98,17 @@ from .convert import (
     ConversionResult,
     SourceFile,
     convert_manifest,
+    failure_reason,
     output_file_name,
     output_names,
+    raise_if_all_failed,
 )
 from .reader import MAX_DEPTH
 from .render import canonical_json, format_double, text_value
 
 __all__ = [
     "ConversionResult", "SourceFile", "convert_manifest", "output_file_name", "output_names",
+    "AllFilesFailed", "failure_reason", "raise_if_all_failed",
     "MAX_DEPTH",
     "SOURCE_FILE_COLUMN", "MANIFEST_ID_COLUMN", "PROVENANCE_COLUMNS",
     "DEFAULT_TARGET_FILE_BYTES", "canonical_json", "format_double", "text_value",

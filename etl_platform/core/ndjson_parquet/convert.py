@@ -62,6 +62,25 @@ class ConversionResult:
     schema: list[dict]            # [{"name": ..., "type": ...}] of the output files
     duration_s: float
     file_stats: list[dict] = field(default_factory=list)  # per source file: rows_in/rows_out/rejected/fast_path
+    failed: dict[str, str] = field(default_factory=dict)  # source_uri -> why, for files that could not be read or parsed
+
+
+class AllFilesFailed(RuntimeError):
+    """Every file of the manifest failed: nothing to convert, and more likely a fault of the
+    run (disk, memory, credentials) than of the files, so the manifest fails as a whole."""
+
+
+def failure_reason(exc: BaseException) -> str:
+    """How a file's failure is recorded (tracking `error`, alerts, the Pipes report): bounded,
+    as it lands in a DynamoDB item and an SNS message beside others."""
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def raise_if_all_failed(file_count: int, failed: dict[str, str]) -> None:
+    """The engines' one rule: a manifest fails as a whole only when none of its files converted."""
+    if file_count and len(failed) >= file_count:
+        listed = "; ".join(f"{name}: {why}" for name, why in sorted(failed.items())[:5])
+        raise AllFilesFailed(f"all {len(failed)} file(s) failed: {listed}")
 
 
 def output_file_name(manifest_id: str, part: int) -> str:
@@ -311,6 +330,7 @@ def convert_manifest(files: Sequence[SourceFile], *, manifest_id: str, output_di
 
         spooled: list[_Spooled] = []
         stats: list[dict] = []
+        failed: dict[str, str] = {}
         fields: dict[str, pa.DataType] = {}
         rows_in = bytes_in = 0
         with ThreadPoolExecutor(workers) as pool:
@@ -319,9 +339,10 @@ def convert_manifest(files: Sequence[SourceFile], *, manifest_id: str, output_di
             for i, sf in items:
                 inflight.append((sf, pool.submit(work, i, sf)))
                 if len(inflight) > workers:
-                    _collect(inflight.popleft(), rejects, spooled, stats, fields)
+                    _collect(inflight.popleft(), rejects, spooled, stats, fields, failed)
             while inflight:
-                _collect(inflight.popleft(), rejects, spooled, stats, fields)
+                _collect(inflight.popleft(), rejects, spooled, stats, fields, failed)
+        raise_if_all_failed(len(files), failed)
         rows_in = sum(s["rows_in"] for s in stats)
         bytes_in = sum(s["bytes_in"] for s in stats)
 
@@ -370,12 +391,19 @@ def convert_manifest(files: Sequence[SourceFile], *, manifest_id: str, output_di
         rows_in=rows_in, rows_out=rows_out, rejected=rejects.count, bytes_in=bytes_in,
         output_files=output_files,
         schema=[{"name": f.name, "type": str(f.type)} for f in schema],
-        duration_s=time.perf_counter() - started, file_stats=stats)
+        duration_s=time.perf_counter() - started, file_stats=stats, failed=failed)
 
 
-def _collect(item, rejects: RejectWriter, spooled: list, stats: list, fields: dict) -> None:
+def _collect(item, rejects: RejectWriter, spooled: list, stats: list, fields: dict, failed: dict) -> None:
     sf, fut = item
-    size, parsed, path, schema, rows = fut.result()
+    try:
+        size, parsed, path, schema, rows = fut.result()
+    except Exception as exc:  # noqa: BLE001 - one file's failure is that file's, not the manifest's
+        # Nothing of the file reached the rejects, the spool or the counts (pass 1 writes
+        # them only here), so leaving it out keeps the ledger exact for the files converted.
+        failed[sf.source_uri] = failure_reason(exc)
+        log.warning("%s: left out: %s", sf.source_uri, failed[sf.source_uri])
+        return
     for line_no, error, raw in parsed.rejects:
         rejects.write(sf.source_uri, line_no, error, raw)
     if schema is not None:

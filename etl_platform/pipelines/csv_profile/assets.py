@@ -21,6 +21,7 @@ CHECKS = {
     "missing_values": "Share of missing cells per column, against the WARN/ERROR thresholds of the settings",
     "invalid_values": "Share of cells that do not parse as their column's type",
     "profile_drift": "Missing rate or mean moved against the previous profile of the same file name",
+    "unterminated_quote": "No quote left open to the end of the file (it swallows the lines after it into one cell)",
 }
 
 _TABLE_SCHEMA = TableSchema(columns=[
@@ -99,6 +100,7 @@ def _metadata(outcome: ProfileOutcome, bucket: str, key: str) -> dict[str, Any]:
         "dialect": MetadataValue.json(outcome.dialect or {}),
         "has_issues": MetadataValue.bool(bool(issues.get("has_issues"))),
         "ragged_rows": MetadataValue.int(int(issues.get("ragged_rows", {}).get("count", 0))),
+        "unterminated_quote": MetadataValue.json(issues.get("unterminated_quote", {})),
     }
 
 
@@ -124,6 +126,14 @@ def _checks(outcome: ProfileOutcome, settings: Settings) -> list[AssetCheckResul
         _rate_check("missing_values", worst_rates(issues, "missing_values"), p.missing_warn_pct, p.missing_error_pct),
         _rate_check("invalid_values", worst_rates(issues, "invalid_values"), p.invalid_warn_pct, p.invalid_error_pct),
     ]
+    unclosed = issues.get("unterminated_quote")
+    results.append(AssetCheckResult(
+        check_name="unterminated_quote",
+        passed=not unclosed,
+        severity=AssetCheckSeverity.ERROR,  # the row count and every statistic miss the swallowed lines
+        metadata={"row": MetadataValue.int(int(unclosed["row"])) if unclosed else MetadataValue.text("none"),
+                  "lines_swallowed": MetadataValue.int(int(unclosed["lines_swallowed"]) if unclosed else 0)},
+    ))
     previous = outcome.previous if outcome.previous and outcome.previous.get("status") == "success" else None
     findings = (
         profile_drift(previous, outcome.item, null_rate_points=p.drift_null_rate_points, mean_relative=p.drift_mean_relative)

@@ -122,9 +122,11 @@ def build_ndjson_assets(settings: Settings):
             raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
         duration = max(time.time() - started, 1e-6)
         if tracking_table.complete_manifest(manifest, context.run.run_id, rows_in=stats["rows_in"], rows_out=stats["rows_out"],
-                                            rejected=stats["rejected"], output_paths=stats["output_paths"]) is None:
+                                            rejected=stats["rejected"], output_paths=stats["output_paths"],
+                                            failed_files=sorted(stats.get("failed_files", {}))) is None:
             raise Failure(description=f"{manifest}: another run took this manifest over while this one converted it; "
                                       "its outputs are the same paths, the other run settles it")
+        files = _settle_failed_files(context, stats.get("failed_files", {}), files, tracking_table, alerts, manifest)
         tracking_table.settle_files(files, "completed", manifest, completed_by=context.run.run_id, engine=engine)
         untagged = mark_ingested(client, files)
         if untagged:
@@ -149,6 +151,7 @@ def build_ndjson_assets(settings: Settings):
                 "duration_s": round(duration, 3),
                 "mb_per_s": round(mb_per_s, 2),
                 "excluded_files": MetadataValue.json(document.get("excluded_files", [])),
+                "failed_files": MetadataValue.json(stats.get("failed_files", {})),
                 "schema": MetadataValue.table_schema(TableSchema(columns=[TableColumn(c["name"], c["type"]) for c in stats["schema"]])),
             },
             check_results=[AssetCheckResult(
@@ -181,6 +184,25 @@ def _leave_out_overwritten(context, document: dict, files: list[dict], client, t
         "run_id": context.run.run_id,
     })
     return document
+
+
+def _settle_failed_files(context, failed: dict[str, str], files: list[dict], tracking_table: FileTrackingTable,
+                         alerts: AlertsTopic, manifest: str) -> list[dict]:
+    """The engine could not convert the files in `failed` (file key -> why): each ends
+    failed#N with its reason, an alert names them, and the manifest's other files are
+    returned to be completed. They stay in the manifest: a replay converts all its files
+    again into the same output paths (parts are named by manifest), so a file that then
+    converts is added and the others are written once more, never twice."""
+    if not failed:
+        return files
+    tracking_table.settle_files([f for f in files if f["file_key"] in failed], "failed", manifest, errors=failed)
+    for key, reason in sorted(failed.items()):
+        context.log.warning(f"{manifest}: {key} failed: {reason}")
+    alerts.publish_alert(f"NDJSON manifest {manifest}: {len(failed)} file(s) could not be converted", {
+        "manifest_id": manifest, "date_prefix": date_of_manifest(manifest), "failed_files": failed,
+        "run_id": context.run.run_id,
+    })
+    return [f for f in files if f["file_key"] not in failed]
 
 
 def _run_spark(context, glue: GlueJobRunner, manifest: str, settings: Settings) -> dict:

@@ -2,7 +2,9 @@
 
 `arrow`: the single-node engine of etl_platform.core.ndjson_parquet, in the run's process:
 files are downloaded one by one to local disk, converted with bounded memory, and the
-parts and rejects uploaded. `spark`: the Glue job glue_jobs/ndjson_to_parquet.py, on AWS
+parts and rejects uploaded. A file that cannot be downloaded or converted is left out
+with its reason (`failed_files`, file key -> why, in the stats both engines return) and
+the others convert; the manifest fails only when none converts. `spark`: the Glue job glue_jobs/ndjson_to_parquet.py, on AWS
 Glue or, locally, in a subprocess with Spark in local mode. Both write the same paths, so
 a retry with either engine overwrites the other's output.
 """
@@ -19,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from etl_platform.core.ingestion.manifests import claimed_content, output_prefix, rejects_key
 from etl_platform.core.ingestion.outputs import settle_outputs
-from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest
+from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest, failure_reason, raise_if_all_failed
 from etl_platform.core.s3_uri import split_s3_uri
 
 DOWNLOAD_CHUNK = 1024 * 1024
@@ -33,30 +35,42 @@ def choose_engine(setting: str, total_bytes: int, arrow_max_bytes: int, override
     return "arrow"
 
 
+def _download(s3: Any, entry: dict, local: str) -> None:
+    bucket, key = split_s3_uri(entry["s3_uri"])
+    try:  # GetObject, not download_file: only it takes IfMatch
+        body = s3.get_object(Bucket=bucket, Key=key, **claimed_content(entry))["Body"]
+        with open(local, "wb") as handle:
+            shutil.copyfileobj(body, handle, DOWNLOAD_CHUNK)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("412", "PreconditionFailed"):
+            raise RuntimeError(f"{entry['s3_uri']} was overwritten after it was claimed (etag no longer "
+                               f"{entry['etag']}); replaying the manifest leaves it out") from exc
+        raise
+
+
 def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: Any) -> dict:
     manifest = document["manifest_id"]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"{manifest}-") as workdir:
-        sources = []
+        sources, failed = [], {}  # failed: file key -> why
+        key_of = {entry["s3_uri"]: entry["file_key"] for entry in document["files"]}
         for index, entry in enumerate(document["files"]):
-            bucket, key = split_s3_uri(entry["s3_uri"])
             local = os.path.join(workdir, "in", f"{index:05d}.ndjson")
             os.makedirs(os.path.dirname(local), exist_ok=True)
-            try:  # GetObject, not download_file: only it takes IfMatch
-                body = s3.get_object(Bucket=bucket, Key=key, **claimed_content(entry))["Body"]
-                with open(local, "wb") as handle:
-                    shutil.copyfileobj(body, handle, DOWNLOAD_CHUNK)
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] in ("412", "PreconditionFailed"):
-                    raise RuntimeError(f"{entry['s3_uri']} was overwritten after it was claimed (etag no longer "
-                                       f"{entry['etag']}); replaying the manifest leaves it out") from exc
-                raise
+            try:
+                _download(s3, entry, local)
+            except Exception as exc:  # noqa: BLE001 - this file fails, the others convert
+                failed[entry["file_key"]] = failure_reason(exc)
+                log.warning(f"{manifest}: cannot read {entry['s3_uri']}: {failed[entry['file_key']]}")
+                continue
             sources.append(SourceFile(path=local, source_uri=entry["s3_uri"]))
+        raise_if_all_failed(len(document["files"]), failed)
         log.info(f"{manifest}: downloaded {len(sources)} files; converting ({mode} mode)")
         out_dir = os.path.join(workdir, "out")
         os.makedirs(out_dir)
         rejects_local = os.path.join(workdir, "rejects.ndjson")
         result = convert_manifest(sources, manifest_id=manifest, output_dir=out_dir, rejects_path=rejects_local, mode=mode)
+        failed.update((key_of[uri], why) for uri, why in result.failed.items())
         prefix = output_prefix(manifest)
         written = []
         for path in result.output_files:
@@ -67,7 +81,8 @@ def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: An
     duration = time.monotonic() - started
     return {
         "engine": "arrow",
-        "files": len(document["files"]),
+        "files": len(document["files"]) - len(failed),
+        "failed_files": failed,
         "bytes_in": result.bytes_in,
         "rows_in": result.rows_in,
         "rows_out": result.rows_out,

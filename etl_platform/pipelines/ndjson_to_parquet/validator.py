@@ -27,6 +27,7 @@ from etl_platform.core.ingestion.landing import (
     HEAD_BYTES, LandingRules, Placement, content_error, placement, shard_for, validation_error,
 )
 from etl_platform.core.s3_events import S3ObjectEvent, parse_s3_event
+from etl_platform.core.s3_uri import contained_key
 from etl_platform.resources.tracking import REUPLOAD_MARK, FileTrackingTable
 
 NOT_FOUND = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
@@ -157,7 +158,7 @@ def _already_tracked(event: S3ObjectEvent, deps: ValidatorDependencies, place: P
 
 def _quarantine(event: S3ObjectEvent, deps: ValidatorDependencies, place: Placement, reason: str, result: dict,
                 now: float, etag: str, target_key: str | None = None, replacing: dict | None = None) -> dict:
-    target_key = target_key or event.key
+    target_key = contained_key("", target_key or event.key)  # a `../` in a producer's key stays a name
     target_uri = f"s3://{deps.quarantine_bucket}/{target_key}"
     try:
         # Copy, record, then delete: a crash in between leaves the source in place for a redelivery.
