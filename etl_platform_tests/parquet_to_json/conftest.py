@@ -62,28 +62,37 @@ MAX_UPLOAD_BYTES = 300_000  # small, so the 413 path is cheap to reach
 
 
 @pytest.fixture(scope="module")
-def api_url(emulator_settings, tmp_path_factory):
-    """`etl-platform api` on a free port, against this worker's emulator; runs execute in-process."""
+def api_server(emulator_settings, tmp_path_factory):
+    """`etl-platform api` on a free port, against this worker's emulator; runs execute in-process
+    against the DagsterInstance of `.dagster_home` (prepared as the project prepares it)."""
     import subprocess
+    from types import SimpleNamespace
 
+    from etl_platform.config import Settings
+    from etl_platform.local.devstack import prepare_dagster_home
     from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, wait_for_http
 
     state = tmp_path_factory.mktemp("api-state")
-    (state / "dagster").mkdir()
+    home = prepare_dagster_home(Settings(state_dir=state))
     port = free_port()
     env = cli_env(state, ETL_ENDPOINT_URL=emulator_settings.endpoint_url, ETL_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
-                  DAGSTER_HOME=str(state / "dagster"))
+                  DAGSTER_HOME=str(home))
     log = open(state / "api.log", "wb")
     process = subprocess.Popen([str(VENV_BIN / "etl-platform"), "api", "--port", str(port)], env=env, cwd=PROJECT_ROOT,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/openapi.json", timeout=120)
-        yield url
+        yield SimpleNamespace(url=url, dagster_home=home)
     finally:
         process.terminate()
         process.wait(timeout=60)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def api_url(api_server):
+    return api_server.url
 
 
 def wait_for_status(client, job_id: str, statuses=("COMPLETED", "FAILED"), timeout: float = 180.0) -> dict:

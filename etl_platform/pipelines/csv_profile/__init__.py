@@ -4,6 +4,7 @@ from dagster import Definitions, define_asset_job
 
 from etl_platform.config import Settings
 from etl_platform.pipelines.csv_profile.assets import build_csv_profile_assets
+from etl_platform.pipelines.csv_profile.reaper import build_reaper
 from etl_platform.pipelines.csv_profile.sensors import build_csv_upload_sensor
 from etl_platform.pipelines.csv_profile.settlement import build_settlement_sensors
 
@@ -12,4 +13,5 @@ def csv_profile_definitions(settings: Settings) -> Definitions:
     csv_uploads, csv_profile = build_csv_profile_assets(settings)
     job = define_asset_job("csv_profile_job", selection=[csv_profile])
     return Definitions(assets=[csv_uploads, csv_profile], jobs=[job],
-                       sensors=[build_csv_upload_sensor(settings, job), *build_settlement_sensors(settings, job)])
+                       sensors=[build_csv_upload_sensor(settings, job), *build_settlement_sensors(settings, job),
+                                build_reaper(settings, job)])
