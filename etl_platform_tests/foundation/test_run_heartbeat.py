@@ -54,6 +54,16 @@ def test_end_silent_runs_fails_only_a_started_run_that_stopped_beating():
         assert end_silent_runs(instance, working.name, now=now + 10 * TIMEOUT, timeout=TIMEOUT) == []
 
 
+def test_a_cancelling_run_whose_worker_died_ends_cancelled_not_failed():
+    with DagsterInstance.ephemeral() as instance:
+        run = instance.create_run_for_job(working)
+        for event in (DagsterEventType.RUN_START, DagsterEventType.RUN_CANCELING):
+            instance.report_dagster_event(DagsterEvent(event.value, job_name=working.name), run_id=run.run_id)
+        assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.CANCELING
+        [(run_id, _)] = end_silent_runs(instance, working.name, now=time.time() + 10 * TIMEOUT, timeout=TIMEOUT)
+        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.CANCELED
+
+
 def test_attempts_are_bounded():
     assert attempt_of({}) == 1 and attempt_of({ATTEMPT_TAG: "junk"}) == 1
     assert next_attempt({}, 3) == 2 and next_attempt({ATTEMPT_TAG: "2"}, 3) == 3
