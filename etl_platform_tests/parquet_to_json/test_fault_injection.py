@@ -4,17 +4,19 @@ Each scenario kills a real worker process at a different place; the Dagster run 
 STARTED for ever and `etl-platform jobs trigger` is refused ("is RUNNING"). The reaper ends
 the silent run, the failure sensor fails the job with a reason naming the run, and the
 documented operator command, `etl-platform jobs trigger <jobId>` through the real API,
-converts it again: every input row is in the job's output exactly once.
+converts it again: every input row is in the job's output exactly once. A Glue job killed
+under a live worker needs neither: the run's own retry completes the job.
 """
 
 import json
+import os
 import signal
 import subprocess
 from collections import Counter
 
 import httpx
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from etl_platform.pipelines.parquet_to_json import JOB_NAME, parquet_to_json_definitions
 from etl_platform.resources import platform_resources
@@ -111,3 +113,23 @@ def test_a_worker_killed_mid_conversion_leaves_a_job_the_reaper_fails_and_a_re_t
     assert worker.returncode == -signal.SIGKILL
     wait_for_exit(glue)  # the orphaned Glue job goes on (as on AWS); a re-run overwrites what it wrote
     recover(settings, job_id, source, cli, instance, api_server.url)
+
+
+def test_a_glue_job_killed_mid_conversion_is_retried_by_its_live_run_and_completes(scenario, api_server):
+    """The fast path: the worker lives and sees its Glue job die; the asset fails the job and
+    its retry policy runs it again, with no reaper and no operator."""
+    settings, job_id, source, cli, instance = scenario
+    worker = start_worker(settings, api_server.dagster_home, "parquet_to_json", job_id, {"job_id": job_id})
+    [glue] = wait_until(lambda: children_running(worker.pid, "parquet_to_json.py"), what="Glue job process")
+    os.kill(glue, signal.SIGKILL)
+    worker.communicate(timeout=300)
+    assert worker.returncode == 0
+    run = only_run(instance, JOB_NAME, job_id)
+    retried = [e for e in instance.all_logs(run.run_id) if e.dagster_event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    assert run.status == DagsterRunStatus.SUCCESS and len(retried) == 1
+    table = platform_resources(settings)["jobs_table"]
+    job = table.get_job(job_id)
+    assert job["status"] == "COMPLETED" and [j["jobId"] for j in table.jobs_with_status("RUNNING")] == []
+    s3 = platform_resources(settings)["s3"].get_client()
+    rows = read_ndjson(s3.get_object(Bucket=settings.names.jobs_output_bucket, Key=job["outputS3Key"])["Body"].read())
+    assert rows == expected_records(source)
