@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ sys.exit(0 if execute_partition(job, dagster_instance(settings), partitions, par
 
 
 def recovery_settings(settings: Settings) -> Settings:
-    return replace(settings, recovery=TEST_RECOVERY)
+    return settings.with_overrides(recovery=TEST_RECOVERY)
 
 
 def worker_env(settings: Settings, dagster_home: Path, fault: str | None = None) -> dict[str, str]:

@@ -21,7 +21,7 @@ def _started_run(instance, job_def, **tags):
 
 
 def _tick(aws, instance, grace_seconds):
-    settings = replace(aws, recovery=replace(TEST_RECOVERY, grace_seconds=grace_seconds))
+    settings = aws.with_overrides(recovery=replace(TEST_RECOVERY, grace_seconds=grace_seconds))
     defs = Definitions.merge(parquet_to_json_definitions(settings), Definitions(resources=platform_resources(settings)))
     reaper = defs.resolve_sensor_def("parquet_to_json_reaper")
     with build_sensor_context(instance=instance, resources={"jobs_table": defs.resources["jobs_table"]},
