@@ -12,6 +12,7 @@ from etl_platform.core.profile_records import profile_drift, rate_severity, wors
 from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
 from etl_platform.pipelines.csv_profile.sensors import VERSION_TAG
 from etl_platform.pipelines.csv_profile.service import ProfileOutcome, profile_upload
+from etl_platform.pipelines.csv_profile.settlement import OUTCOME_TAG
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.file_metadata import FileMetadataTable
 from etl_platform.run_heartbeat import run_heartbeat
@@ -66,7 +67,9 @@ def build_csv_profile_assets(settings: Settings) -> tuple[AssetSpec, Any]:
                 version_id=context.run.tags.get(VERSION_TAG),
             )
         if not outcome.succeeded:
-            # Recorded as status=error; retrying cannot fix the file, so no retries.
+            # Recorded as status=error; retrying cannot fix the file, so no retries, and the
+            # settlement sensor must neither overwrite the reason nor profile it again.
+            context.instance.add_run_tags(context.run.run_id, {OUTCOME_TAG: "error"})
             raise Failure(
                 description=f"{context.partition_key}: {outcome.item['error_message']}",
                 metadata={"status": "error", "error_message": outcome.item["error_message"], "source": f"s3://{bucket}/{key}"},

@@ -37,6 +37,10 @@ from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.file_metadata import FileMetadataTable
 
 PARTITION_TAG = "dagster/partition"
+# Set by the asset once it recorded the file's error itself. The timestamps are whole
+# seconds, so "profiled since the run started" cannot tell a run that recorded its outcome
+# within its first second from one that recorded nothing; this tag can.
+OUTCOME_TAG = "etl/outcome_recorded"
 CARRIED_TAGS = (VERSION_TAG, "s3_key", "etag")  # what the upload sensor tagged: the re-run profiles the same version
 
 
@@ -50,6 +54,8 @@ def build_settlement_sensors(settings: Settings, job):
         if not file_name:
             return False
         record = context.instance.get_run_record_by_id(run.run_id)
+        if record and record.dagster_run.tags.get(OUTCOME_TAG):
+            return False  # the run recorded its own outcome (bad input): its message stands
         started = record.start_time or record.create_timestamp.timestamp() if record else None
         run_started = datetime.fromtimestamp(started, timezone.utc) if started else datetime.now(timezone.utc)
         recorded = settle_unfinished_run(
