@@ -10,7 +10,7 @@ job launch one run, not one that converts and one that fails.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from botocore.exceptions import ClientError
 from pydantic import Field
@@ -107,6 +107,15 @@ class JobsTable(DynamoTable):
             condition=f"attribute_exists(#key) AND #status IN ({', '.join(placeholders)})",
             names={"#key": KEY, "#status": "status"}, values=placeholders,
         )
+
+    def jobs_with_status(self, status: str) -> Iterator[dict[str, Any]]:
+        """Every job of `status` (the GSI, every page), items as stored."""
+        token = None
+        while True:
+            jobs, token = self.list_jobs(status=status, limit=100, next_token=token)
+            yield from jobs
+            if token is None:
+                return
 
     def list_jobs(self, *, status: str | None = None, limit: int = 50,
                   next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:

@@ -57,3 +57,23 @@ def test_an_interrupted_profile_is_recorded_as_error_by_the_sensor(aws):
                                      processed_prefix="processed/", message="late",
                                      run_started=datetime.now(timezone.utc) - timedelta(hours=1))
     assert table.latest_profile("people.csv")["status"] == "success"
+
+
+def test_a_run_that_recorded_its_own_error_keeps_its_reason_and_is_not_profiled_again(aws):
+    """Bad input is recorded by the run itself, often within the second its run started,
+    which the seed's whole-second timestamps cannot tell from a run that recorded nothing."""
+    real = platform_resources(aws)
+    table, s3, bucket = real["file_metadata_table"], real["s3"].get_client(), aws.names.csv_data_bucket
+    defs = Definitions.merge(csv_profile_definitions(aws), Definitions(resources=real))
+    sensor = defs.resolve_sensor_def("csv_profile_failed_runs")
+    instance = DagsterInstance.ephemeral()
+    for name in ("empty.csv", "also_empty.csv"):
+        s3.put_object(Bucket=bucket, Key=f"uploads/{name}", Body=b"")
+        result = _run(defs, instance, name)
+        assert not result.success and table.latest_profile(name)["error_message"] == "file is empty"
+        failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event_type == DagsterEventType.RUN_FAILURE)
+        with build_run_status_sensor_context(sensor_name=sensor.name, dagster_event=failure.dagster_event,
+                                             dagster_instance=instance, dagster_run=result.dagster_run,
+                                             resources={"s3": real["s3"], "file_metadata_table": table}) as context:
+            assert sensor(context.for_run_failure()) is None  # no re-run of a file that cannot be profiled
+        assert table.latest_profile(name)["error_message"] == "file is empty"

@@ -66,8 +66,8 @@ def test_hostile_parquet_dropped_in_incoming(aws):
 
 @pytest.fixture(scope="module")
 def api(emulator_settings, tmp_path_factory):
-    with running_api(emulator_settings, tmp_path_factory, 8 * 1024 * 1024) as url:  # room for 10,000 columns
-        with httpx.Client(base_url=url, timeout=60) as client:
+    with running_api(emulator_settings, tmp_path_factory, 8 * 1024 * 1024) as server:  # room for 10,000 columns
+        with httpx.Client(base_url=server.url, timeout=60) as client:
             yield client
 
 

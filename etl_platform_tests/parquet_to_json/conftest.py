@@ -63,31 +63,40 @@ MAX_UPLOAD_BYTES = 300_000  # small, so the 413 path is cheap to reach
 
 
 @pytest.fixture(scope="module")
-def api_url(emulator_settings, tmp_path_factory):
-    """`etl-platform api` on a free port, against this worker's emulator; runs execute in-process."""
-    with running_api(emulator_settings, tmp_path_factory, MAX_UPLOAD_BYTES) as url:
-        yield url
+def api_server(emulator_settings, tmp_path_factory):
+    """`etl-platform api` on a free port, against this worker's emulator (url, dagster_home)."""
+    with running_api(emulator_settings, tmp_path_factory, MAX_UPLOAD_BYTES) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api_url(api_server):
+    return api_server.url
 
 
 @contextlib.contextmanager
 def running_api(emulator_settings, tmp_path_factory, max_upload_bytes: int):
-    """`etl-platform api` on a free port with `ETL_MAX_UPLOAD_BYTES=max_upload_bytes`: its URL."""
+    """`etl-platform api` on a free port with `ETL_MAX_UPLOAD_BYTES=max_upload_bytes`; runs execute
+    in-process against the DagsterInstance of its `dagster_home` (prepared as the project prepares it)."""
     import subprocess
+    from types import SimpleNamespace
 
+    from etl_platform.config import Settings
+    from etl_platform.local.devstack import prepare_dagster_home
     from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, wait_for_http
 
     state = tmp_path_factory.mktemp("api-state")
-    (state / "dagster").mkdir()
+    home = prepare_dagster_home(Settings(state_dir=state))
     port = free_port()
     env = cli_env(state, ETL_ENDPOINT_URL=emulator_settings.endpoint_url, ETL_MAX_UPLOAD_BYTES=str(max_upload_bytes),
-                  DAGSTER_HOME=str(state / "dagster"))
+                  DAGSTER_HOME=str(home))
     log = open(state / "api.log", "wb")
     process = subprocess.Popen([str(VENV_BIN / "etl-platform"), "api", "--port", str(port)], env=env, cwd=PROJECT_ROOT,
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/openapi.json", timeout=120)
-        yield url
+        yield SimpleNamespace(url=url, dagster_home=home)
     finally:
         process.terminate()
         process.wait(timeout=60)

@@ -12,8 +12,10 @@ from etl_platform.core.profile_records import profile_drift, rate_severity, wors
 from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
 from etl_platform.pipelines.csv_profile.sensors import VERSION_TAG
 from etl_platform.pipelines.csv_profile.service import ProfileOutcome, profile_upload
+from etl_platform.pipelines.csv_profile.settlement import OUTCOME_TAG
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.file_metadata import FileMetadataTable
+from etl_platform.run_heartbeat import run_heartbeat
 
 GROUP = "csv_profile"
 
@@ -57,13 +59,18 @@ def build_csv_profile_assets(settings: Settings) -> tuple[AssetSpec, Any]:
                     file_metadata_table: FileMetadataTable) -> MaterializeResult:
         key = profiling.upload_prefix + context.partition_key
         context.log.info("profiling s3://%s/%s", bucket, key)
-        outcome = profile_upload(
-            s3.get_client(), file_metadata_table, bucket=bucket, key=key,
-            upload_prefix=profiling.upload_prefix, processed_prefix=profiling.processed_prefix,
-            version_id=context.run.tags.get(VERSION_TAG),
-        )
+        # No in-progress record to beat on: the run itself beats, so the reaper can tell a
+        # dead worker from a long profile (reaper.py).
+        with run_heartbeat(context, settings.recovery.heartbeat_seconds):
+            outcome = profile_upload(
+                s3.get_client(), file_metadata_table, bucket=bucket, key=key,
+                upload_prefix=profiling.upload_prefix, processed_prefix=profiling.processed_prefix,
+                version_id=context.run.tags.get(VERSION_TAG),
+            )
         if not outcome.succeeded:
-            # Recorded as status=error; retrying cannot fix the file, so no retries.
+            # Recorded as status=error; retrying cannot fix the file, so no retries, and the
+            # settlement sensor must neither overwrite the reason nor profile it again.
+            context.instance.add_run_tags(context.run.run_id, {OUTCOME_TAG: "error"})
             raise Failure(
                 description=f"{context.partition_key}: {outcome.item['error_message']}",
                 metadata={"status": "error", "error_message": outcome.item["error_message"], "source": f"s3://{bucket}/{key}"},

@@ -23,6 +23,7 @@ from etl_platform.core.profile_records import (
 )
 from etl_platform.core.s3_uri import split_s3_uri
 from etl_platform.core.timestamps import iso_utc
+from etl_platform.faults import fault_point
 from etl_platform.resources.file_metadata import FileMetadataTable
 
 
@@ -61,6 +62,7 @@ def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: st
     item = success_item(file_name, profile, uploaded=uploaded, processed=datetime.now(timezone.utc))
     document = summary_document(item, profile, f"s3://{bucket}/{key}")
     s3.put_object(Bucket=bucket, Key=target, Body=json.dumps(document, indent=2).encode(), ContentType="application/json")
+    fault_point("csv_profile.profile")  # tests: killed mid-profile, the summary written and the item not
     metadata.record_profile(stored_item(item, f"s3://{bucket}/{target}"))
     return ProfileOutcome(file_name, item, previous, target, head["ContentLength"], profile["dialect"])
 

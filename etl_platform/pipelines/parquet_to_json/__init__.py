@@ -4,6 +4,7 @@ from dagster import Definitions, define_asset_job
 
 from etl_platform.config import Settings
 from etl_platform.pipelines.parquet_to_json.assets import build_parquet_to_json_assets
+from etl_platform.pipelines.parquet_to_json.reaper import build_reaper
 from etl_platform.pipelines.parquet_to_json.reconciliation import build_parquet_reconciliation
 from etl_platform.pipelines.parquet_to_json.sensors import build_parquet_drop_sensor
 from etl_platform.pipelines.parquet_to_json.settlement import build_settlement_sensors
@@ -16,4 +17,5 @@ def parquet_to_json_definitions(settings: Settings) -> Definitions:
     job = define_asset_job(JOB_NAME, selection=[parquet_to_json])
     reconciliation, reconciled = build_parquet_reconciliation(settings, job)
     return Definitions(assets=[parquet_uploads, parquet_to_json], jobs=[job], asset_checks=[reconciled],
-                       sensors=[build_parquet_drop_sensor(settings, job), *build_settlement_sensors(job), reconciliation])
+                       sensors=[build_parquet_drop_sensor(settings, job), *build_settlement_sensors(job), reconciliation,
+                                build_reaper(settings, job)])

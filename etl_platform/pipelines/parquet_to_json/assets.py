@@ -3,7 +3,8 @@
 The asset owns the job's status: it moves the job RUNNING, runs the Glue job
 glue_jobs/parquet_to_json.py (PipesGlueClient on AWS, a subprocess locally), and ends it
 COMPLETED or FAILED. Bad input fails the run without retries; anything else is marked
-FAILED too and retried, and a retry may move a FAILED job back to RUNNING.
+FAILED too and retried, and a retry may move a FAILED job back to RUNNING. What a run that
+dies or is cancelled leaves RUNNING is settled outside it (settlement.py, reaper.py).
 """
 
 import time
@@ -16,9 +17,11 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import output_key
+from etl_platform.faults import fault_point
 from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform.resources.jobs_table import INPUT_VERSION, JobsTable
+from etl_platform.run_heartbeat import run_heartbeat
 
 GROUP = "parquet_to_json"
 
@@ -51,12 +54,17 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
             current = jobs_table.get_job(job_id)
             state = current["status"] if current else "unknown"
             raise Failure(description=f"job {job_id} cannot start: it is {state}", allow_retries=False)
+        fault_point("parquet_to_json.job_running")
         target = output_key(jobs.output_prefix, job_id, job["fileName"])
         source = f"s3://{in_bucket}/{job['inputS3Key']}"
         started = time.monotonic()
         try:
             # the version its trigger (or the drop sensor) pinned; none only for older jobs: the current one
-            outcome = _run_glue(context, glue, settings, source, f"s3://{out_bucket}/{target}", job.get(INPUT_VERSION, ""))
+            # The run beats while the Glue job works: if this worker dies, a reaper sees the
+            # silence and ends the run (reaper.py); the default launcher cannot see it.
+            with run_heartbeat(context, settings.recovery.heartbeat_seconds):
+                outcome = _run_glue(context, glue, settings, source, f"s3://{out_bucket}/{target}",
+                                    job.get(INPUT_VERSION, ""))
         except Exception as exc:
             jobs_table.mark_failed(job_id, f"conversion did not finish: {type(exc).__name__}: {exc}")
             raise
@@ -64,6 +72,7 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
             jobs_table.mark_failed(job_id, outcome["message"])
             raise Failure(description=f"job {job_id}: {outcome['message']}", allow_retries=False,
                           metadata={"job_id": job_id, "source": MetadataValue.url(source), "error": outcome["message"]})
+        fault_point("parquet_to_json.output_written")
         elapsed = time.monotonic() - started
         jobs_table.mark_completed(job_id, processing_time=elapsed, output_key=target)
         context.log.info("job %s: %d rows, %s -> s3://%s/%s", job_id, outcome["rows"], source, out_bucket, target)
