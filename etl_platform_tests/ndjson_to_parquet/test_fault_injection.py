@@ -116,11 +116,14 @@ def test_sigkill_of_the_sensor_after_minting_before_its_run_requests(aws, tmp_pa
 
 
 def test_sigkill_of_the_step_while_the_spark_glue_job_runs(aws, tmp_path):
-    pipeline, ids = _landed(aws, tmp_path, spark=True)
+    pipeline, ids = _landed(aws, tmp_path, spark=True, silent_run_seconds=3.0)
     [request] = pipeline.tick().run_requests
     manifest = request.partition_key
     child = pipeline.start_child("run", None, manifest, {ENGINE_TAG: "spark"})
     driver = _wait_for_glue_driver(child.pid)
+    # alive for longer than the silent-run timeout, but beating: the reaper leaves it alone
+    time.sleep(pipeline.settings.recovery.silent_run_seconds + 1)
+    assert pipeline.reap() == [] and pipeline.latest_run(manifest).status.value == "STARTED"
     child.kill()  # SIGKILL of the run's process while its Glue job (the driver, a subprocess) converts
     assert child.wait(timeout=60) == KILLED
     pipeline._note_killed_run(manifest)
