@@ -9,14 +9,20 @@ operator command was needed (the give-up case ends in one, `ingest replay`, on p
 """
 
 import json
+import signal
+import subprocess
 import time
 
 import psutil
 import pytest
 
+from etl_platform.config import Settings
+from etl_platform.faults import ENV as FAULT_ENV
+from etl_platform.local.devstack import dagster_environment, stop
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.pipelines.ndjson_to_parquet.operations import replay
 from etl_platform.resources.sqs import SqsQueue
+from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN
 from etl_platform_tests.ndjson_to_parquet.faults_harness import KILLED, FaultyPipeline, recovering
 from etl_platform_tests.ndjson_to_parquet.harness import records, scaled
 
@@ -120,11 +126,13 @@ def test_sigkill_of_the_step_while_the_spark_glue_job_runs(aws, tmp_path):
     [request] = pipeline.tick().run_requests
     manifest = request.partition_key
     child = pipeline.start_child("run", None, manifest, {ENGINE_TAG: "spark"})
-    driver = _wait_for_glue_driver(child.pid)
-    # alive for longer than the silent-run timeout, but beating: the reaper leaves it alone
-    time.sleep(pipeline.settings.recovery.silent_run_seconds + 1)
-    assert pipeline.reap() == [] and pipeline.latest_run(manifest).status.value == "STARTED"
-    child.kill()  # SIGKILL of the run's process while its Glue job (the driver, a subprocess) converts
+    try:
+        driver = _wait_for_glue_driver(child.pid)
+        # alive for longer than the silent-run timeout, but beating: the reaper leaves it alone
+        time.sleep(pipeline.settings.recovery.silent_run_seconds + 1)
+        assert pipeline.reap() == [] and pipeline.latest_run(manifest).status.value == "STARTED"
+    finally:
+        child.kill()  # SIGKILL of the run's process while its Glue job (the driver, a subprocess) converts
     assert child.wait(timeout=60) == KILLED
     pipeline._note_killed_run(manifest)
     # the Glue job outlives the step, as on AWS; let it finish so the re-run is not racing it
@@ -167,3 +175,47 @@ def test_a_manifest_whose_runs_keep_dying_is_failed_with_an_alert_then_replayed(
 
     assert replay(pipeline.settings, manifest, pipeline.instance)  # the operator's one command
     pipeline.assert_recovered(DATE, ids)
+
+
+def test_the_dagster_daemon_recovers_a_claim_killed_in_two_runs(aws, tmp_path):
+    """The real `dagster-daemon` with the project's instance config: every step process
+    dies at its third file claim (the fault point is inherited by the run workers and their
+    step processes), so run 1 claims 2 files, run 2 two more, and run 3, started like run 2
+    by the daemon's own run-failure sensor, claims the last one and converts all five."""
+    pipeline, ids = _landed(aws, tmp_path / "landing")
+    state = Settings(state_dir=tmp_path / "state")
+    env = {k: v for k, v in dagster_environment(state, aws.endpoint_url).items()
+           if not k.startswith("ETL_FAULT")}
+    env.update(ETL_FILE_MIN_BYTES="200", ETL_MANIFEST_MAX_FILES=str(FILES), ETL_ORPHAN_FLUSH_SECONDS="3600",
+               ETL_SQS_VISIBILITY_SECONDS="30", ETL_SQS_MAX_SECONDS_PER_TICK="10", ETL_MAX_RUN_ATTEMPTS="3",
+               **{FAULT_ENV: "ndjson.claim@3"})
+    log = (tmp_path / "daemon.log").open("wb")
+    daemon = subprocess.Popen([str(VENV_BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+                              env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        settled = _wait_until(lambda: _all_completed(pipeline, DATE, FILES), timeout=600)
+    finally:
+        stop(daemon, signal.SIGINT, timeout=60)
+    assert settled, (tmp_path / "daemon.log").read_text()[-5000:]
+
+    watcher = FaultyPipeline(pipeline.settings, state.dagster_home)
+    runs = sorted(watcher.instance.get_runs(), key=lambda r: watcher.instance.get_run_record_by_id(r.run_id).create_timestamp)
+    assert [(r.status.value, r.tags.get("ndjson/attempt")) for r in runs] == [
+        ("FAILURE", None), ("FAILURE", "2"), ("SUCCESS", "3")]
+    watcher.killed_runs = [r.run_id for r in runs[:2]]
+    watcher.assert_recovered(DATE, ids)
+
+
+def _all_completed(pipeline, date_prefix, files):
+    items = pipeline.tracking.query(key_condition="date_prefix = :d", values={":d": date_prefix}, consistent=True)
+    done = [i for i in items if i.get("status", "").startswith("completed#")]
+    return len(done) == files and not pipeline.tracking.open_manifests()
+
+
+def _wait_until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(2)
+    return False
