@@ -20,6 +20,12 @@ Consistency, as DynamoDB gives it (not as moto does, which reads everything cons
 - a decision that rests on a read (a manifest's files, a date's open manifests, a file's
   re-uploads) reads the base table with ConsistentRead.
 
+Recovery (pipelines/ndjson_to_parquet/reaper.py): a MANIFEST in progress names the run
+holding it (`run_id`, written before the first claim: a pending MANIFEST with a run_id is
+a claim in progress or cut short) and that run's `heartbeat_epoch`, renewed only by it;
+`attempts` counts the runs requested for it and `rerun_of` the dead run the last re-run
+replaced, both set by one conditional write so no two sensors start the same attempt.
+
 Expiry (`ttl`, DynamoDB's TTL attribute): only finished records expire, `ttl_days` after
 they finished: completed files and MANIFESTs, quarantined files, the manifest counter.
 Pending and claimed files and processing MANIFESTs never expire; neither do failed files

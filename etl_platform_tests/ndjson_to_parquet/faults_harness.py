@@ -96,12 +96,12 @@ class FaultyPipeline(Pipeline):
         child = self.start_child(action, fault, partition, tags)
         output, _ = child.communicate(timeout=600)
         if child.returncode == KILLED:
-            self._note_killed_run(partition)
+            self.note_killed_run(partition)
         elif fault:
             sys.stdout.write(output.decode(errors="replace")[-4000:])  # why the fault point was never reached
         return child.returncode
 
-    def _note_killed_run(self, partition: str | None) -> None:
+    def note_killed_run(self, partition: str | None) -> None:
         if partition:
             self.killed_runs.append(self.latest_run(partition).run_id)
         # a dead worker is judged silent once its last beat is older than the timeout

@@ -20,9 +20,8 @@ from etl_platform.config import Settings
 from etl_platform.faults import ENV as FAULT_ENV
 from etl_platform.local.devstack import dagster_environment, stop
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
-from etl_platform.pipelines.ndjson_to_parquet.operations import replay
 from etl_platform.resources.sqs import SqsQueue
-from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN
+from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env
 from etl_platform_tests.ndjson_to_parquet.faults_harness import KILLED, FaultyPipeline, recovering
 from etl_platform_tests.ndjson_to_parquet.harness import records, scaled
 
@@ -134,7 +133,7 @@ def test_sigkill_of_the_step_while_the_spark_glue_job_runs(aws, tmp_path):
     finally:
         child.kill()  # SIGKILL of the run's process while its Glue job (the driver, a subprocess) converts
     assert child.wait(timeout=60) == KILLED
-    pipeline._note_killed_run(manifest)
+    pipeline.note_killed_run(manifest)
     # the Glue job outlives the step, as on AWS; let it finish so the re-run is not racing it
     psutil.wait_procs([driver], timeout=300)
     assert pipeline.tracking.manifest(manifest)["status"] == "processing"
@@ -158,7 +157,7 @@ def _wait_for_glue_driver(pid: int, timeout: float = 300) -> psutil.Process:
     raise AssertionError("the Glue job never started")
 
 
-def test_a_manifest_whose_runs_keep_dying_is_failed_with_an_alert_then_replayed(aws, tmp_path):
+def test_a_manifest_whose_runs_keep_dying_is_failed_with_an_alert_then_its_replay_recovers(aws, tmp_path):
     pipeline, ids = _landed(aws, tmp_path, max_attempts=2)
     manifest = _killed_run(pipeline, "ndjson.convert")
 
@@ -173,7 +172,15 @@ def test_a_manifest_whose_runs_keep_dying_is_failed_with_an_alert_then_replayed(
     assert [a["manifest_id"] for a in alerts] == [manifest]
     assert pipeline.recover().requests == []  # given up: nothing re-runs it behind the operator's back
 
-    assert replay(pipeline.settings, manifest, pipeline.instance)  # the operator's one command
+    # the operator's one command, itself killed mid-conversion: it has fresh attempts, so the
+    # platform re-runs it rather than giving up at once
+    env = cli_env(tmp_path / "cli", ETL_ENDPOINT_URL=aws.endpoint_url, DAGSTER_HOME=str(pipeline.home),
+                  **{FAULT_ENV: "ndjson.convert"})
+    replayed = subprocess.run([str(VENV_BIN / "etl-platform"), "ingest", "replay", manifest], env=env,
+                              cwd=PROJECT_ROOT, capture_output=True, timeout=600)
+    assert replayed.returncode == KILLED, replayed.stdout + replayed.stderr
+    pipeline.note_killed_run(manifest)
+    assert [r.tags["ndjson/attempt"] for r in pipeline.recover().requests] == ["2"]
     pipeline.assert_recovered(DATE, ids)
 
 
