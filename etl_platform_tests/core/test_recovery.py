@@ -26,6 +26,8 @@ def run(status, beat=None, run_id="r1"):
     ("run ended FAILURE unsettled", ManifestRecord("processing", 0.0), run("FAILURE"), RERUN, False),
     ("run ended SUCCESS yet open (cannot settle by itself)", ManifestRecord("pending", 0.0), run("SUCCESS"), RERUN, False),
     ("cancelled: an operator's decision, failed", ManifestRecord("processing", 0.0), run("CANCELED"), GIVE_UP, False),
+    ("cancelling, and its worker died meanwhile", ManifestRecord("processing", 0.0), run("CANCELING", NOW - 100),
+     GIVE_UP, True),
     ("last attempt died: give up", ManifestRecord("processing", 0.0, attempts=3), run("FAILURE"), GIVE_UP, False),
     ("last attempt silent: give up and fail the run", ManifestRecord("processing", 0.0, attempts=3),
      run("STARTED", None), GIVE_UP, True),

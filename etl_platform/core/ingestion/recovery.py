@@ -33,6 +33,7 @@ from etl_platform.core.liveness import Verdict
 
 OPEN = ("pending", "processing")
 SETTLED, WAIT, RERUN, GIVE_UP = "settled", "wait", "rerun", "give_up"
+CANCELLED = ("CANCELED", "CANCELING")  # a cancel whose worker died before it ended is still a cancel
 NO_RUN = "-"  # the dead-run key of a manifest no Dagster run ever held
 
 
@@ -80,7 +81,7 @@ def decide(record: ManifestRecord, run: LatestRun | None, now: float, *, grace_s
     silent = bool(run and run.verdict.worker_silent)
     if record.rerun_of == dead and record.rerun_epoch is not None and now - record.rerun_epoch < grace_seconds:
         return Decision(WAIT, f"{why}; its re-run was requested {now - record.rerun_epoch:.0f} s ago", dead, silent)
-    if run is not None and run.status == "CANCELED":
+    if run is not None and run.status in CANCELLED:
         return Decision(GIVE_UP, f"{why}: cancelled by an operator, not re-run", dead, silent)
     if record.attempts >= max_attempts:
         return Decision(GIVE_UP, f"{why}; gave up after {record.attempts} runs (max {max_attempts})", dead, silent)
