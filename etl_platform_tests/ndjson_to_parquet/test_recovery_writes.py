@@ -41,7 +41,9 @@ def test_of_sensors_racing_on_one_dead_run_exactly_one_counts_the_rerun(aws):
     assert sum(w is not None for w in won) == 1
     record = tracking.manifest(MANIFEST)
     assert (record["attempts"], record["rerun_of"]) == (2, "run-1")
-    # one that read the new count still cannot start another run for the same dead run ...
+    # one that read the count before that write cannot count the next run from it (no lost count) ...
+    assert tracking.request_rerun(MANIFEST, seen_attempts=1, dead_run="run-2", now=1005.0, stale_after=60.0) is None
+    # ... one that read the new count still cannot start another run for the same dead run ...
     assert tracking.request_rerun(MANIFEST, seen_attempts=2, dead_run="run-1", now=1010.0, stale_after=60.0) is None
     # ... unless that re-run request was lost (no newer run after the grace) or the re-run died too
     assert tracking.request_rerun(MANIFEST, seen_attempts=2, dead_run="run-1", now=1100.0, stale_after=60.0)
