@@ -20,6 +20,12 @@ Consistency, as DynamoDB gives it (not as moto does, which reads everything cons
 - a decision that rests on a read (a manifest's files, a date's open manifests, a file's
   re-uploads) reads the base table with ConsistentRead.
 
+Recovery (pipelines/ndjson_to_parquet/reaper.py): a MANIFEST in progress names the run
+holding it (`run_id`, written before the first claim: a pending MANIFEST with a run_id is
+a claim in progress or cut short) and that run's `heartbeat_epoch`, renewed only by it;
+`attempts` counts the runs requested for it and `rerun_of` the dead run the last re-run
+replaced, both set by one conditional write so no two sensors start the same attempt.
+
 Expiry (`ttl`, DynamoDB's TTL attribute): only finished records expire, `ttl_days` after
 they finished: completed files and MANIFESTs, quarantined files, the manifest counter.
 Pending and claimed files and processing MANIFESTs never expire; neither do failed files
@@ -39,6 +45,7 @@ from etl_platform.core.ingestion.breaker import BreakerState, opens
 from etl_platform.core.ingestion.landing import REUPLOAD_MARK, Placement
 from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest
 from etl_platform.core.timestamps import iso_utc
+from etl_platform.faults import fault_point
 from etl_platform.resources.dynamodb import DynamoTable
 
 MANIFEST_PREFIX = "MANIFEST#"
@@ -153,6 +160,9 @@ class FileTrackingTable(DynamoTable):
         """Items whose status is `state#0..9` (or exactly `state` when it has no shards), from
         the GSI: eventually consistent, so candidates and counts, never a decision."""
         statuses = [f"{state}#{n}" for n in range(self.shards)] if state in FILE_STATES else [state]
+        return self._with_status(statuses, date_prefix)
+
+    def _with_status(self, statuses: list[str], date_prefix: str | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for status in statuses:
             condition = "#s = :s" + (" AND date_prefix = :d" if date_prefix else "")
@@ -208,6 +218,7 @@ class FileTrackingTable(DynamoTable):
             remove = ("ttl",)
 
         def settle(item: dict[str, Any]) -> bool:
+            fault_point("ndjson.settle")  # fault injection: a crash part-way through the files
             shard = int(item["shard_id"])
             own = {"error": errors[item["file_key"]]} if errors and item["file_key"] in errors else {}
             return self.update(
@@ -289,6 +300,51 @@ class FileTrackingTable(DynamoTable):
                            names={"#s": "status"},
                            values={":processing": "processing", ":run": run_id, ":pending": "pending"},
                            remove=("ttl",))
+
+    def begin_claim(self, manifest: str, run_id: str, now: float | None = None) -> dict[str, Any] | None:
+        """Record that `run_id` is claiming files for a pending, unclaimed manifest, before
+        its first claim (record first): a pending MANIFEST with a `run_id` is a claim in
+        progress, or one cut short that a re-run resumes. A later run takes it over (the
+        one before died, or a reaper would not have started this one). None when the
+        manifest is claimed already or no longer pending."""
+        now = time.time() if now is None else now
+        return self.update(self._manifest_key(manifest),
+                           {"run_id": run_id, "heartbeat_epoch": now, "claim_started_at": iso_utc(now, digits=6),
+                            "updated_at": iso_utc(now, digits=6)},
+                           condition="#s = :pending AND claimed = :no", names={"#s": "status"},
+                           values={":pending": "pending", ":no": False})
+
+    def beat_manifest(self, manifest: str, run_id: str, now: float | None = None) -> bool:
+        """Renew the heartbeat of a manifest in progress, only while `run_id` holds it (a run
+        that lost it to a newer one must not make the newer one look alive)."""
+        now = time.time() if now is None else now
+        return self.update(self._manifest_key(manifest), {"heartbeat_epoch": now},
+                           condition="run_id = :run AND #s IN (:pending, :processing)", names={"#s": "status"},
+                           values={":run": run_id, ":pending": "pending", ":processing": "processing"}) is not None
+
+    def open_manifests(self) -> list[dict[str, Any]]:
+        """MANIFEST records `pending` or `processing`, nominated by the status GSI (MANIFEST
+        statuses are unsharded) and confirmed by a consistent read of each."""
+        nominated = [i for i in self._with_status(["pending", "processing"]) if i["file_key"].startswith(MANIFEST_PREFIX)]
+        current = self.batch_get([{"date_prefix": i["date_prefix"], "file_key": i["file_key"]} for i in nominated])
+        return sorted((i for i in current if i.get("status") in ("pending", "processing")), key=lambda i: i["file_key"])
+
+    def request_rerun(self, manifest: str, *, seen_attempts: int, dead_run: str, now: float,
+                      stale_after: float) -> dict[str, Any] | None:
+        """Count one more run of a manifest whose run died (`attempts`, the first run counts
+        1), for the dead run `dead_run`: conditional on the count read (`seen_attempts`) and
+        on no re-run requested for that dead run in the last `stale_after` seconds, so the
+        reaper and the run-failure sensor cannot both start the next attempt. None if either
+        changed, or the manifest is no longer open."""
+        seen = "attempts = :seen" if seen_attempts > 1 else "(attribute_not_exists(attempts) OR attempts = :seen)"
+        return self.update(
+            self._manifest_key(manifest),
+            {"attempts": seen_attempts + 1, "rerun_of": dead_run, "rerun_epoch": now, "updated_at": iso_utc(now, digits=6)},
+            condition=f"#s IN (:pending, :processing) AND {seen} "
+                      "AND (attribute_not_exists(rerun_of) OR rerun_of <> :dead OR rerun_epoch < :stale)",
+            names={"#s": "status"},
+            values={":pending": "pending", ":processing": "processing", ":seen": seen_attempts, ":dead": dead_run,
+                    ":stale": now - stale_after})
 
     @staticmethod
     def _manifest_key(manifest: str) -> dict[str, str]:

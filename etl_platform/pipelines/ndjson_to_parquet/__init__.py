@@ -4,6 +4,7 @@ from dagster import Definitions, define_asset_job
 
 from etl_platform.config import Settings
 from etl_platform.pipelines.ndjson_to_parquet.assets import build_ndjson_assets
+from etl_platform.pipelines.ndjson_to_parquet.reaper import build_recovery_sensors
 from etl_platform.pipelines.ndjson_to_parquet.reconciliation import build_reconciliation
 from etl_platform.pipelines.ndjson_to_parquet.sensors import build_file_events_sensor
 from etl_platform.pipelines.ndjson_to_parquet.settlement import build_settlement_sensors
@@ -18,4 +19,5 @@ def ndjson_to_parquet_definitions(settings: Settings) -> Definitions:
     sensors, checks, jobs, schedules = build_reconciliation(settings)
     return Definitions(assets=[landing, ndjson_manifest, merged_parquet], asset_checks=checks, jobs=[job, *jobs],
                        schedules=schedules,
-                       sensors=[build_file_events_sensor(settings, job), *build_settlement_sensors(settings, job), *sensors])
+                       sensors=[build_file_events_sensor(settings, job), *build_settlement_sensors(settings, job),
+                                *build_recovery_sensors(settings, job), *sensors])

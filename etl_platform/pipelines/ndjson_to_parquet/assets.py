@@ -24,6 +24,8 @@ from etl_platform.core.ingestion.manifests import (
     date_of_manifest, exclude_files, manifest_document, manifest_key, output_prefix, rejects_key,
 )
 from etl_platform.core.timestamps import iso_utc
+from etl_platform.faults import fault_point
+from etl_platform.heartbeat import heartbeat
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
 from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
@@ -58,6 +60,12 @@ def build_ndjson_assets(settings: Settings):
         if record is None:  # materialized by hand for a partition the sensor did not mint
             tracking_table.create_manifest(manifest, reason="manual")
             record = tracking_table.manifest(manifest)
+        run_id = context.run.run_id
+        # Record first: the MANIFEST names this run before any file is claimed, so a crash
+        # mid-claim leaves a pending MANIFEST that says whose claim was cut short (the
+        # reaper re-runs it and this asset resumes the claim).
+        if not record.get("claimed") and tracking_table.begin_claim(manifest, run_id) is None:
+            record = tracking_table.manifest(manifest)  # claimed (or finished) since it was read
         reused = bool(record.get("claimed"))
         # A consistent read of what this manifest holds already (a re-run, or a run that
         # crashed after claiming), plus what this run's claims return: the GSI that nominates
@@ -65,9 +73,10 @@ def build_ndjson_assets(settings: Settings):
         items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
         if not reused:
             candidates = tracking_table.pending_files(date_of_manifest(manifest), warn=context.log.warning)
-            won = claim_in_order(candidates, thresholds_from(settings), lambda f: tracking_table.claim(f, manifest),
-                                 held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()),
-                                 size_of=lambda item: int(item["size"]))
+            with heartbeat(lambda: tracking_table.beat_manifest(manifest, run_id), settings.recovery.heartbeat_seconds):
+                won = claim_in_order(candidates, thresholds_from(settings), lambda f: _claim(tracking_table, f, manifest),
+                                     held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()),
+                                     size_of=lambda item: int(item["size"]))
             items.update((i["file_key"], i) for i in won)
             context.log.info(f"{manifest}: claimed {len(won)} files ({len(candidates)} candidates)")
         files = [as_pending(i) for i in sorted(items.values(), key=file_order)]
@@ -75,6 +84,7 @@ def build_ndjson_assets(settings: Settings):
         key = manifest_key(manifest)
         s3.get_client().put_object(Bucket=names.manifest_bucket, Key=key, Body=json.dumps(document, indent=1).encode(),
                                    ContentType="application/json")
+        fault_point("ndjson.manifest_written")
         tracking_table.update_manifest(manifest, claimed=True, file_count=len(files),
                                        total_bytes=document["total_bytes"], manifest_path=f"s3://{names.manifest_bucket}/{key}")
         return MaterializeResult(metadata={
@@ -108,18 +118,22 @@ def build_ndjson_assets(settings: Settings):
             engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
                                    context.run.tags.get(ENGINE_TAG))
             tracking_table.start_manifest(manifest, context.run.run_id, engine=engine)
-            if not document["files"]:
-                stats = {"engine": engine, "files": 0, "bytes_in": 0, "rows_in": 0, "rows_out": 0, "rejected": 0,
-                         "output_paths": [], "rejects_path": None, "schema": [], "duration_s": 0.0}
-            elif engine == "arrow":
-                stats = run_arrow(client, document, output_bucket=names.parquet_output_bucket,
-                                  mode=ingestion.conversion_mode, log=context.log)
-            else:
-                stats = _run_spark(context, glue, manifest, settings)
+            # the reaper judges this run by its heartbeat while the engine works (it may take long)
+            with heartbeat(lambda: tracking_table.beat_manifest(manifest, context.run.run_id),
+                           settings.recovery.heartbeat_seconds):
+                if not document["files"]:
+                    stats = {"engine": engine, "files": 0, "bytes_in": 0, "rows_in": 0, "rows_out": 0, "rejected": 0,
+                             "output_paths": [], "rejects_path": None, "schema": [], "duration_s": 0.0}
+                elif engine == "arrow":
+                    stats = run_arrow(client, document, output_bucket=names.parquet_output_bucket,
+                                      mode=ingestion.conversion_mode, log=context.log)
+                else:
+                    stats = _run_spark(context, glue, manifest, settings)
         except Exception as exc:
             record_manifest_failure(context.log, context.run.run_id, manifest, files, f"{type(exc).__name__}: {exc}",
                                     tracking_table, alerts, metrics_table, time.time() - started, settings)
             raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
+        fault_point("ndjson.outputs_written")
         duration = max(time.time() - started, 1e-6)
         if tracking_table.complete_manifest(manifest, context.run.run_id, rows_in=stats["rows_in"], rows_out=stats["rows_out"],
                                             rejected=stats["rejected"], output_paths=stats["output_paths"],
@@ -161,6 +175,11 @@ def build_ndjson_assets(settings: Settings):
         )
 
     return landing, ndjson_manifest, merged_parquet
+
+
+def _claim(tracking_table: FileTrackingTable, pending, manifest: str):
+    fault_point("ndjson.claim")
+    return tracking_table.claim(pending, manifest)
 
 
 def _leave_out_overwritten(context, document: dict, files: list[dict], client, tracking_table: FileTrackingTable,

@@ -23,6 +23,7 @@ from etl_platform.core.ingestion.manifests import claimed_content, output_prefix
 from etl_platform.core.ingestion.outputs import settle_outputs
 from etl_platform.core.ndjson_parquet import SourceFile, convert_manifest, failure_reason, raise_if_all_failed
 from etl_platform.core.s3_uri import split_s3_uri
+from etl_platform.faults import fault_point
 
 DOWNLOAD_CHUNK = 1024 * 1024
 
@@ -64,6 +65,7 @@ def run_arrow(s3: Any, document: dict, *, output_bucket: str, mode: str, log: An
                 log.warning(f"{manifest}: cannot read {entry['s3_uri']}: {failed[entry['file_key']]}")
                 continue
             sources.append(SourceFile(path=local, source_uri=entry["s3_uri"]))
+            fault_point("ndjson.convert")  # fault injection: the engine dies with some inputs read
         raise_if_all_failed(len(document["files"]), failed)
         log.info(f"{manifest}: downloaded {len(sources)} files; converting ({mode} mode)")
         out_dir = os.path.join(workdir, "out")

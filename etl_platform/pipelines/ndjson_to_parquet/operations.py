@@ -20,9 +20,13 @@ from etl_platform.resources import platform_resources
 
 
 def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine: str | None = None) -> bool:
-    """Run the manifest's partition again, recorded in `instance` (so it shows in the UI)."""
-    if platform_resources(settings)["tracking_table"].manifest(manifest) is None:
+    """Run the manifest's partition again, recorded in `instance` (so it shows in the UI).
+    An operator's replay starts a fresh count of attempts: if its run dies, the platform
+    re-runs it (reaper.py) as it would a first run."""
+    tracking = platform_resources(settings)["tracking_table"]
+    if tracking.manifest(manifest) is None:
         raise ValueError(f"unknown manifest {manifest!r}")
+    tracking.update_manifest(manifest, attempts=1)
     job = resolve_job(settings, ndjson_to_parquet_definitions(settings), JOB_NAME)
     tags = {"replay": "true", **({ENGINE_TAG: engine} if engine else {})}
     return execute_partition(job, instance, ndjson_manifests_partitions, manifest, tags)

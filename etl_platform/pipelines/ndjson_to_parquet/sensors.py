@@ -19,6 +19,7 @@ from etl_platform.config import Settings
 from etl_platform.core.ingestion.breaker import blocking_reason
 from etl_platform.core.ingestion.manifests import ManifestThresholds, flush_reason, manifest_id, manifests_needed
 from etl_platform.core.s3_events import MalformedEvent
+from etl_platform.faults import fault_point
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
 from etl_platform.pipelines.ndjson_to_parquet.validator import ValidatorDependencies, make_handler, rules_from
 from etl_platform.resources.connection import PlatformS3Resource
@@ -99,6 +100,7 @@ def plan_manifests(tracking: FileTrackingTable, settings: Settings, now: float,
             sequence = tracking.next_manifest_sequence(date_prefix)
             new_id = manifest_id(sequence, date_prefix, datetime.fromtimestamp(now, timezone.utc))
             tracking.create_manifest(new_id, reason=reason, now=now)
+            fault_point("ndjson.sensor_minted")  # fault injection: minted, its run request not yet returned
             planned.append((new_id, date_prefix, reason))
     return planned
 

@@ -4,10 +4,13 @@ The `merged_parquet` asset records a failure itself (the fast path): MANIFEST `f
 its files `failed#N`, the circuit breaker's count, an SNS alert and a metrics item. A run
 cancelled from the UI (Dagster's interruption is a BaseException the asset does not catch)
 or whose worker died does none of it, and left the MANIFEST `pending` or `processing` and
-its files `manifested#N` for ever, with no alert. The sensors here run in the daemon: for
-each failed or cancelled run of the job they record the same failure for the manifest the
-run held. Both paths go through `record_manifest_failure`, whose first write is
-conditional on the run still holding the manifest, so the second to come changes nothing.
+its files `manifested#N` for ever, with no alert. The sensor here runs in the daemon: for
+each cancelled run of the job it records the same failure for the manifest the run held
+(an operator's cancellation is not undone behind their back; `etl-platform ingest replay`
+runs it again). A run that failed or died is recovered by reaper.py: re-run, and failed
+through `record_manifest_failure` only after its last attempt. Every path goes through
+`record_manifest_failure`, whose first write is conditional on the run still holding the
+manifest, so the second to come changes nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ import time
 from typing import Any
 
 from dagster import (
-    DagsterRunStatus, DefaultSensorStatus, RunFailureSensorContext, RunStatusSensorContext, run_failure_sensor,
-    run_status_sensor,
+    DagsterRunStatus, DefaultSensorStatus, RunStatusSensorContext, run_status_sensor,
 )
 
 from etl_platform.config import Settings
@@ -73,9 +75,13 @@ def record_metrics(metrics_table: DynamoTable, manifest: str, status: str, stats
 
 
 def build_settlement_sensors(settings: Settings, job):
-    def settle(context: RunStatusSensorContext, why: str, tracking_table: FileTrackingTable, alerts: AlertsTopic,
-               metrics_table: DynamoTable) -> None:
+    @run_status_sensor(run_status=DagsterRunStatus.CANCELED, monitored_jobs=[job],
+                       default_status=DefaultSensorStatus.RUNNING,
+                       description="Fails a manifest whose run was cancelled")
+    def ndjson_cancelled_runs(context: RunStatusSensorContext, tracking_table: FileTrackingTable, alerts: AlertsTopic,
+                              metrics_table: DynamoTable):
         run = context.dagster_run
+        why = f"run {run.run_id} was cancelled"
         manifest = run.tags.get(PARTITION_TAG)
         if not manifest or tracking_table.manifest(manifest) is None:
             return
@@ -84,20 +90,6 @@ def build_settlement_sensors(settings: Settings, job):
         started = (record.start_time or record.create_timestamp.timestamp()) if record else time.time()
         if record_manifest_failure(context.log, run.run_id, manifest, files, why, tracking_table, alerts,
                                    metrics_table, time.time() - started, settings):
-            context.log.info(f"{manifest}: failed after run {run.run_id} ended without settling it")
+            context.log.info(f"{manifest}: failed after run {run.run_id} was cancelled")
 
-    @run_failure_sensor(monitored_jobs=[job], default_status=DefaultSensorStatus.RUNNING,
-                        description="Fails a manifest, its files, the breaker count and an alert when its run could not")
-    def ndjson_failed_runs(context: RunFailureSensorContext, tracking_table: FileTrackingTable, alerts: AlertsTopic,
-                           metrics_table: DynamoTable):
-        message = context.failure_event.message if context.failure_event else "the run failed"
-        settle(context, f"run {context.dagster_run.run_id} failed: {message}", tracking_table, alerts, metrics_table)
-
-    @run_status_sensor(run_status=DagsterRunStatus.CANCELED, monitored_jobs=[job],
-                       default_status=DefaultSensorStatus.RUNNING,
-                       description="Fails a manifest whose run was cancelled")
-    def ndjson_cancelled_runs(context: RunStatusSensorContext, tracking_table: FileTrackingTable, alerts: AlertsTopic,
-                              metrics_table: DynamoTable):
-        settle(context, f"run {context.dagster_run.run_id} was cancelled", tracking_table, alerts, metrics_table)
-
-    return [ndjson_failed_runs, ndjson_cancelled_runs]
+    return [ndjson_cancelled_runs]

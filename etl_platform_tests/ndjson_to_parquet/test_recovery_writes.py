@@ -1,0 +1,68 @@
+"""The MANIFEST writes recovery rests on, against the emulator: the record-first claim
+marker, the heartbeat only its run may renew, and the re-run count that two sensors
+racing on the same dead run cannot both win."""
+
+from etl_platform.resources import platform_resources
+from etl_platform_tests.ndjson_to_parquet.test_breaker_atomic import _concurrently
+
+MANIFEST = "batch-0001-20260601-120000"
+
+
+def _tracking(aws):
+    tracking = platform_resources(aws)["tracking_table"]
+    assert tracking.create_manifest(MANIFEST, reason="test", now=100.0)
+    return tracking
+
+
+def test_a_claim_is_recorded_before_it_starts_and_a_later_run_takes_over_a_cut_short_one(aws):
+    tracking = _tracking(aws)
+    assert tracking.begin_claim(MANIFEST, "run-1", now=200.0)["run_id"] == "run-1"
+    assert tracking.begin_claim(MANIFEST, "run-2", now=300.0)["run_id"] == "run-2"  # run-1 died mid-claim
+    tracking.update_manifest(MANIFEST, claimed=True)
+    assert tracking.begin_claim(MANIFEST, "run-3") is None  # claimed: a re-run reuses the claim
+    assert tracking.manifest(MANIFEST)["run_id"] == "run-2"
+
+
+def test_only_the_run_holding_a_manifest_renews_its_heartbeat(aws):
+    tracking = _tracking(aws)
+    tracking.begin_claim(MANIFEST, "run-1", now=200.0)
+    tracking.start_manifest(MANIFEST, "run-2")  # a newer run took it over
+    assert not tracking.beat_manifest(MANIFEST, "run-1", now=500.0)
+    assert tracking.beat_manifest(MANIFEST, "run-2", now=600.0)
+    assert tracking.manifest(MANIFEST)["heartbeat_epoch"] == 600.0
+    tracking.complete_manifest(MANIFEST, "run-2")
+    assert not tracking.beat_manifest(MANIFEST, "run-2", now=700.0)  # settled: nothing to keep alive
+
+
+def test_of_sensors_racing_on_one_dead_run_exactly_one_counts_the_rerun(aws):
+    tracking = _tracking(aws)
+    won = _concurrently(8, lambda _: tracking.request_rerun(MANIFEST, seen_attempts=1, dead_run="run-1",
+                                                            now=1000.0, stale_after=60.0))
+    assert sum(w is not None for w in won) == 1
+    record = tracking.manifest(MANIFEST)
+    assert (record["attempts"], record["rerun_of"]) == (2, "run-1")
+    # one that read the count before that write cannot count the next run from it (no lost count) ...
+    assert tracking.request_rerun(MANIFEST, seen_attempts=1, dead_run="run-2", now=1005.0, stale_after=60.0) is None
+    # ... one that read the new count still cannot start another run for the same dead run ...
+    assert tracking.request_rerun(MANIFEST, seen_attempts=2, dead_run="run-1", now=1010.0, stale_after=60.0) is None
+    # ... unless that re-run request was lost (no newer run after the grace) or the re-run died too
+    assert tracking.request_rerun(MANIFEST, seen_attempts=2, dead_run="run-1", now=1100.0, stale_after=60.0)
+    assert tracking.request_rerun(MANIFEST, seen_attempts=3, dead_run="run-2", now=1101.0, stale_after=60.0)
+    assert tracking.manifest(MANIFEST)["attempts"] == 4
+
+
+def test_a_settled_manifest_is_never_rerun(aws):
+    tracking = _tracking(aws)
+    tracking.start_manifest(MANIFEST, "run-1")
+    tracking.complete_manifest(MANIFEST, "run-1")
+    assert tracking.request_rerun(MANIFEST, seen_attempts=1, dead_run="run-1", now=1000.0, stale_after=60.0) is None
+
+
+def test_open_manifests_are_the_pending_and_processing_ones(aws):
+    tracking = _tracking(aws)
+    for name, state in (("batch-0002-20260601-120000", "processing"), ("batch-0003-20260601-120000", "completed")):
+        tracking.create_manifest(name, reason="test")
+        tracking.start_manifest(name, "run-x")
+        if state == "completed":
+            tracking.complete_manifest(name, "run-x")
+    assert [m["manifest_id"] for m in tracking.open_manifests()] == [MANIFEST, "batch-0002-20260601-120000"]
