@@ -1,12 +1,11 @@
-"""A run's heartbeat on the record it holds "in progress".
+"""A heartbeat: a background thread that renews a sign of life while work runs.
 
 Dagster's default run launcher cannot tell whether a run worker is alive (its
 `supports_check_run_worker_health` is False): a worker killed by SIGKILL or OOM leaves its
-run STARTED for ever. So whatever a run marks in progress (a MANIFEST `processing`, a job
-RUNNING, a profile `processing`) carries `heartbeat_epoch`, renewed by a background thread
-while the step works; a reaper that finds the run silent for longer than its timeout
-treats the worker as dead (core/liveness.py). This works the same on AWS (ECS tasks die
-the same way) and needs nothing from the launcher.
+run STARTED for ever. So every step that holds something in progress beats (the beat is a
+run tag: etl_platform/run_heartbeat.py), and a reaper that finds a run silent for longer
+than its timeout treats the worker as dead (core/liveness.py). This works the same on AWS
+(ECS tasks die the same way) and needs nothing from the launcher.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ Consistency, as DynamoDB gives it (not as moto does, which reads everything cons
 
 Recovery (pipelines/ndjson_to_parquet/reaper.py): a MANIFEST in progress names the run
 holding it (`run_id`, written before the first claim: a pending MANIFEST with a run_id is
-a claim in progress or cut short) and that run's `heartbeat_epoch`, renewed only by it;
-`attempts` counts the runs requested for it and `rerun_of` the dead run the last re-run
+a claim in progress or cut short; whether that run is alive is read from Dagster,
+etl_platform/run_heartbeat.py); `attempts` counts the runs requested for it and `rerun_of` the dead run the last re-run
 replaced, both set by one conditional write so no two sensors start the same attempt.
 
 Expiry (`ttl`, DynamoDB's TTL attribute): only finished records expire, `ttl_days` after
@@ -309,18 +309,10 @@ class FileTrackingTable(DynamoTable):
         manifest is claimed already or no longer pending."""
         now = time.time() if now is None else now
         return self.update(self._manifest_key(manifest),
-                           {"run_id": run_id, "heartbeat_epoch": now, "claim_started_at": iso_utc(now, digits=6),
+                           {"run_id": run_id, "claim_started_at": iso_utc(now, digits=6),
                             "updated_at": iso_utc(now, digits=6)},
                            condition="#s = :pending AND claimed = :no", names={"#s": "status"},
                            values={":pending": "pending", ":no": False})
-
-    def beat_manifest(self, manifest: str, run_id: str, now: float | None = None) -> bool:
-        """Renew the heartbeat of a manifest in progress, only while `run_id` holds it (a run
-        that lost it to a newer one must not make the newer one look alive)."""
-        now = time.time() if now is None else now
-        return self.update(self._manifest_key(manifest), {"heartbeat_epoch": now},
-                           condition="run_id = :run AND #s IN (:pending, :processing)", names={"#s": "status"},
-                           values={":run": run_id, ":pending": "pending", ":processing": "processing"}) is not None
 
     def open_manifests(self) -> list[dict[str, Any]]:
         """MANIFEST records `pending` or `processing`, nominated by the status GSI (MANIFEST

@@ -1,5 +1,5 @@
 """The MANIFEST writes recovery rests on, against the emulator: the record-first claim
-marker, the heartbeat only its run may renew, and the re-run count that two sensors
+marker, and the re-run count that two sensors
 racing on the same dead run cannot both win."""
 
 from etl_platform.resources import platform_resources
@@ -21,17 +21,6 @@ def test_a_claim_is_recorded_before_it_starts_and_a_later_run_takes_over_a_cut_s
     tracking.update_manifest(MANIFEST, claimed=True)
     assert tracking.begin_claim(MANIFEST, "run-3") is None  # claimed: a re-run reuses the claim
     assert tracking.manifest(MANIFEST)["run_id"] == "run-2"
-
-
-def test_only_the_run_holding_a_manifest_renews_its_heartbeat(aws):
-    tracking = _tracking(aws)
-    tracking.begin_claim(MANIFEST, "run-1", now=200.0)
-    tracking.start_manifest(MANIFEST, "run-2")  # a newer run took it over
-    assert not tracking.beat_manifest(MANIFEST, "run-1", now=500.0)
-    assert tracking.beat_manifest(MANIFEST, "run-2", now=600.0)
-    assert tracking.manifest(MANIFEST)["heartbeat_epoch"] == 600.0
-    tracking.complete_manifest(MANIFEST, "run-2")
-    assert not tracking.beat_manifest(MANIFEST, "run-2", now=700.0)  # settled: nothing to keep alive
 
 
 def test_of_sensors_racing_on_one_dead_run_exactly_one_counts_the_rerun(aws):

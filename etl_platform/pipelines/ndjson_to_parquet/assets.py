@@ -25,7 +25,6 @@ from etl_platform.core.ingestion.manifests import (
 )
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.faults import fault_point
-from etl_platform.heartbeat import heartbeat
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
 from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
@@ -36,6 +35,7 @@ from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.tracking import FileTrackingTable, as_pending, file_order
+from etl_platform.run_heartbeat import run_heartbeat
 
 GROUP = "ndjson_to_parquet"
 ENGINE_TAG = "ndjson/engine"  # run tag that forces an engine: arrow | spark
@@ -73,7 +73,7 @@ def build_ndjson_assets(settings: Settings):
         items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
         if not reused:
             candidates = tracking_table.pending_files(date_of_manifest(manifest), warn=context.log.warning)
-            with heartbeat(lambda: tracking_table.beat_manifest(manifest, run_id), settings.recovery.heartbeat_seconds):
+            with run_heartbeat(context, settings.recovery.heartbeat_seconds):
                 won = claim_in_order(candidates, thresholds_from(settings), lambda f: _claim(tracking_table, f, manifest),
                                      held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()),
                                      size_of=lambda item: int(item["size"]))
@@ -119,8 +119,7 @@ def build_ndjson_assets(settings: Settings):
                                    context.run.tags.get(ENGINE_TAG))
             tracking_table.start_manifest(manifest, context.run.run_id, engine=engine)
             # the reaper judges this run by its heartbeat while the engine works (it may take long)
-            with heartbeat(lambda: tracking_table.beat_manifest(manifest, context.run.run_id),
-                           settings.recovery.heartbeat_seconds):
+            with run_heartbeat(context, settings.recovery.heartbeat_seconds):
                 if not document["files"]:
                     stats = {"engine": engine, "files": 0, "bytes_in": 0, "rows_in": 0, "rows_out": 0, "rejected": 0,
                              "output_paths": [], "rejects_path": None, "schema": [], "duration_s": 0.0}

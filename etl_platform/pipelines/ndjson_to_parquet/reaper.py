@@ -49,20 +49,18 @@ from etl_platform.pipelines.ndjson_to_parquet.settlement import PARTITION_TAG, r
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.tracking import FileTrackingTable
+from etl_platform.run_heartbeat import last_heartbeat
 
 ATTEMPT_TAG = "ndjson/attempt"
 
 
 def latest_run(instance: Any, item: dict[str, Any], now: float, settings: Settings) -> tuple[LatestRun | None, dict]:
-    """The manifest's newest Dagster run, whether it is alive, and its tags. The record's
-    heartbeat counts only if that run wrote it (an older run's beats say nothing of a newer one)."""
+    """The manifest's newest Dagster run, whether it is alive (by its own heartbeat), and its tags."""
     runs = instance.get_runs(RunsFilter(tags={PARTITION_TAG: item["manifest_id"]}), limit=1)
     if not runs:
         return None, {}
     run = runs[0]
-    beat = item.get("heartbeat_epoch") if item.get("run_id") == run.run_id else None
-    verdict = run_verdict(instance, run.run_id, float(beat) if beat is not None else None, now,
-                          settings.recovery.silent_run_seconds)
+    verdict = run_verdict(instance, run.run_id, last_heartbeat(run), now, settings.recovery.silent_run_seconds)
     return LatestRun(run.run_id, run.status.value, verdict), dict(run.tags)
 
 
