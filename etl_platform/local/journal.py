@@ -31,7 +31,9 @@ models note what it touches, in a thread-local context (`recording()`):
   snapshot restores them.
 Every request that touched something is journaled, whatever its status: a request that
 failed changed nothing, or (a batch, a DeleteObjects) only part, and its record is then
-exactly that. Requests that touch nothing (reads, control routes) cost nothing.
+exactly that. Requests that touch nothing (reads, most control routes) cost nothing. The
+expiry mode's deletions (expiry.py) are journaled too: in a clock-advance request as part
+of it, from the background sweeper through `committed()`.
 
 Durability: at the end of the request, before the response leaves the process (the WSGI
 app returns before werkzeug writes the status line), the records are appended to the
@@ -402,6 +404,28 @@ def install(journal: Journal) -> None:
 
 
 _installed: dict[str, Any] = {}
+
+
+@contextlib.contextmanager
+def committed() -> Iterator[None]:
+    """Journal what the block changes, as a request's changes are: for work outside a
+    request (the expiry sweeper's thread). A no-op where no journal is installed."""
+    with recording() as touched:
+        yield
+    journal = _installed.get("journal")
+    if journal is not None and touched:
+        journal.commit(touched, read_state)
+
+
+def note_item(table: Any, hash_key: Any, range_key: Any) -> None:
+    """Note an item changed outside DynamoHandler (a TTL deletion); keys are DynamoTypes."""
+    touched = current()
+    if touched is None:
+        return
+    wire = {table.hash_key_attr: hash_key.to_json()}
+    if range_key is not None and table.range_key_attr:
+        wire[table.range_key_attr] = range_key.to_json()
+    touched.items[(table.account_id, table.region_name, table.name, json.dumps(wire, sort_keys=True))] = wire
 
 
 def _note_object(account_id: str, bucket: str, key: str) -> None:

@@ -113,13 +113,14 @@ def _start_dev(tmp_path, **extra):
 
 
 def _child(process, marker: str, must: bool = True):
-    """The one live child of `etl-platform dev` whose command line has `marker`."""
+    """The one live process under `etl-platform dev` run as `python -m <marker>` (at any
+    depth: the test finds the daemon wherever a devstack runs it)."""
     import psutil
 
     found = []
-    for child in psutil.Process(process.pid).children():
+    for child in psutil.Process(process.pid).children(recursive=True):
         try:
-            if child.status() != psutil.STATUS_ZOMBIE and any(marker in part for part in child.cmdline()):
+            if child.status() != psutil.STATUS_ZOMBIE and child.cmdline()[1:3] == ["-m", marker]:
                 found.append(child)
         except psutil.NoSuchProcess:
             pass
