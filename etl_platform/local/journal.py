@@ -13,8 +13,10 @@ models note what it touches, in a thread-local context (`recording()`):
 - S3: every (bucket, key) whose versions `S3Backend.put_object` / `delete_object` change:
   PUT, POST (presigned POST), COPY, CompleteMultipartUpload, DELETE, DeleteObjects. The
   record is the key's whole version list after the request, oldest first: version id,
-  ETag, stored headers (Content-Type, user metadata) and a content-addressed body in the
-  segment's `blobs/`, or a delete marker with its id. Multipart uploads in progress and
+  ETag, stored headers (Content-Type, user metadata) and its body, or a delete marker with
+  its id. A body is written once per segment, named by (bucket, key, version id, ETag) as
+  the snapshot names it, and not at all if the snapshot has it: inline in the line up to
+  64 KiB (one fsync for a small put), else as a file in the segment's `blobs/`. Multipart uploads in progress and
   object tags are not kept (nor does the snapshot keep them): a client whose upload was cut
   by the kill retries it, and a lost `ingested` tag only delays the lifecycle expiry.
 - DynamoDB: the (table, key) of every item a PutItem, UpdateItem, DeleteItem,
@@ -59,12 +61,14 @@ configured: objects are put back through moto's backend with notifications off a
 their recorded version ids and ETags (as object_identity.py does), items are placed, and
 messages are sent and given their recorded ids. Then a new segment is opened.
 
-Layout: `<state_dir>/snapshot/journal/<seq>/log.jsonl` and `.../<seq>/blobs/<sha256>`
+Layout: `<state_dir>/snapshot/journal/<seq>/log.jsonl` (one JSON list of records per
+request) and `.../<seq>/blobs/<sha256>`
 (under the snapshot directory, so `local reset` wipes it; `/moto-api/reset` restarts it).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -81,6 +85,7 @@ from typing import Any, Callable, Iterator
 log = logging.getLogger(__name__)
 
 LOG_NAME = "log.jsonl"
+INLINE_BYTES = 64 * 1024  # object bodies up to this size go inline in the journal line
 
 
 @dataclass
@@ -137,7 +142,8 @@ class Journal:
         self._fd: int | None = None
         self._written = 0  # lines appended to the current segment
         self._synced = 0
-        self._blobs: dict[int, set[str]] = {}  # live segment -> blob names in it
+        self._blobs: dict[int, set[str]] = {}  # live segment -> blob names in it (files or inline)
+        self._pending: set[str] = set()  # blobs of the record being built
         self.snapshot_blobs: Path | None = None  # the snapshot's blob folder, checked before writing one
 
     # --- segments -------------------------------------------------------------------
@@ -208,12 +214,14 @@ class Journal:
         with self._lock:
             if self._fd is None:
                 return
+            self._pending = set()
             records = read_state(touched, self)
             if not records:
                 return
             line = json.dumps(records, separators=(",", ":"), default=_encode_bytes).encode() + b"\n"
             os.write(self._fd, line)
             self._written += 1
+            self._blobs[self._seq].update(self._pending)
             target, seq = self._written, self._seq
         if not self.fsync:
             return
@@ -227,13 +235,18 @@ class Journal:
             os.fsync(self._fd)
         self._synced = self._written if upto is None else upto
 
-    def blob(self, name: str, body: Callable[[], bytes]) -> str:
-        """Make sure a blob named `name` exists (in a live segment or the snapshot); called
-        under the journal lock by read_state."""
-        if any(name in names for names in self._blobs.values()):
-            return name
+    def blob(self, name: str, size: int, body: Callable[[], bytes]) -> dict[str, str]:
+        """Make sure the body of an object version is kept: `{"blob": name}` when it already
+        is (in a live segment or the snapshot); a small body goes inline in the record,
+        `{"blob": name, "b64": ...}` (one fsync per request, not three); a larger one is
+        written to the segment's `blobs/`. Called under the journal lock by read_state."""
+        if any(name in names for names in self._blobs.values()) or name in self._pending:
+            return {"blob": name}
         if self.snapshot_blobs is not None and (self.snapshot_blobs / name).exists():
-            return name
+            return {"blob": name}
+        self._pending.add(name)  # known once the record holding it is written
+        if size <= INLINE_BYTES:
+            return {"blob": name, "b64": base64.b64encode(body()).decode()}
         folder = self._segment_dir(self._seq) / "blobs"
         tmp = folder / f".{name}.tmp"
         with open(tmp, "wb") as handle:
@@ -244,8 +257,7 @@ class Journal:
         os.replace(tmp, folder / name)
         if self.fsync:
             _fsync_dir(folder)
-        self._blobs[self._seq].add(name)
-        return name
+        return {"blob": name}
 
     def find_blob(self, name: str) -> Path | None:
         for seq in reversed(self.segments()):
@@ -477,8 +489,8 @@ def read_state(touched: Touched, journal: Journal) -> list[dict]:
                 versions.append({"id": version_id, "dm": True})
                 continue
             etag = version.etag
-            name = journal.blob(blob_name(bucket_name, key, version_id, etag), lambda v=version: v.value)
-            versions.append({"id": version_id, "etag": etag, "blob": name, "meta": dict(version.metadata)})
+            body = journal.blob(blob_name(bucket_name, key, version_id, etag), version.size, lambda v=version: v.value)
+            versions.append({"id": version_id, "etag": etag, **body, "meta": dict(version.metadata)})
         records.append({"t": "s3", "a": account_id, "b": bucket_name, "k": key, "v": versions})
     if touched.items:
         with LOCK:
@@ -507,9 +519,11 @@ def replay(journal: Journal) -> ReplaySummary:
     items: dict[tuple[str, str, str, str], dict] = {}
     removed: dict[tuple[str, str, str], set[str]] = {}
     added: list[dict] = []
+    inline: dict[str, str] = {}  # blob name -> base64 body written inline
     for record in records:
         kind = record["t"]
         if kind == "s3":
+            inline.update((v["blob"], v["b64"]) for v in record["v"] if "b64" in v)
             objects.pop((record["a"], record["b"], record["k"]), None)  # keep the order of the last record
             objects[(record["a"], record["b"], record["k"])] = record["v"]
         elif kind == "ddb":
@@ -527,7 +541,7 @@ def replay(journal: Journal) -> ReplaySummary:
         if bucket is None:
             log.warning("journal: bucket %s is gone; %s not restored", bucket_name, key)
             continue
-        _place_versions(journal, backend, bucket, key, versions)
+        _place_versions(journal, backend, bucket, key, versions, inline)
         summary.objects += 1
 
     with LOCK:
@@ -577,7 +591,8 @@ def put_message(backend: Any, queue_name: str, record: dict) -> Any:
     return message
 
 
-def _place_versions(journal: Journal, backend: Any, bucket: Any, key: str, versions: list[dict]) -> None:
+def _place_versions(journal: Journal, backend: Any, bucket: Any, key: str, versions: list[dict],
+                    inline: dict[str, str]) -> None:
     from types import SimpleNamespace
 
     from moto.s3.models import FakeDeleteMarker
@@ -599,10 +614,14 @@ def _place_versions(journal: Journal, backend: Any, bucket: Any, key: str, versi
         if have is not None and not isinstance(have, FakeDeleteMarker) and have.etag.strip('"') == entry["etag"].strip('"'):
             wanted.append(have)
             continue
-        path = journal.find_blob(entry["blob"])
-        if path is None:
-            raise RuntimeError(f"journal: the body of s3://{bucket.name}/{key} version {entry['id']} is missing")
-        new = backend.put_object(bucket.name, key, path.read_bytes(), disable_notification=True)
+        if entry["blob"] in inline:
+            body = base64.b64decode(inline[entry["blob"]])
+        else:
+            path = journal.find_blob(entry["blob"])
+            if path is None:
+                raise RuntimeError(f"journal: the body of s3://{bucket.name}/{key} version {entry['id']} is missing")
+            body = path.read_bytes()
+        new = backend.put_object(bucket.name, key, body, disable_notification=True)
         metadata = LowercaseDict()
         metadata.update(entry.get("meta") or {})
         new._metadata = metadata
