@@ -11,9 +11,10 @@ Supervision. `dagster dev` ran the webserver and daemon as one unit: a SIGKILLed
 the webserver down with it and the command exited, leaving the API (and the emulator)
 without the rest. Here each child runs on its own (as in a deployment; each loads the code
 location in its own code server) and in its own process group. One that dies is reported
-loudly on stderr (`etl-platform dev: dagster-daemon (pid N) DIED with signal SIGKILL`), what
-it left in its group (its code server) is killed, and it is started again, the others
-untouched. Each child may be restarted `ETL_DEV_RESTART_BUDGET` times (default 3) within
+loudly on stderr (`etl-platform dev: dagster-daemon (pid N) DIED with signal SIGKILL`) and
+started again, the others untouched. What the dead one started is left to finish: its code
+server lets the runs it launched complete, then stops by itself (30 s without its parent's
+heartbeat); whatever of it is still there when the stack stops is killed with the rest. Each child may be restarted `ETL_DEV_RESTART_BUDGET` times (default 3) within
 `ETL_DEV_RESTART_WINDOW_SECONDS` (600); one that dies past that stops the whole stack (API,
 Dagster and, if this command started it, the emulator, which saves its snapshot first) and
 the command exits 1 with a line saying what died. Budget 0: the first death stops all.
@@ -101,8 +102,8 @@ class StackFailed(RuntimeError):
 
 @dataclass
 class Child:
-    """One supervised process: its own process group, so its leftovers (a code server)
-    go with it when it dies or stops."""
+    """One supervised process, in its own process group: when the stack stops, what it
+    started (its code server, runs) goes with it, even after the child itself died."""
 
     name: str
     command: list[str]
@@ -111,6 +112,7 @@ class Child:
     stop_signal: int = signal.SIGTERM
     process: subprocess.Popen | None = None
     restarts: list[float] = field(default_factory=list)  # monotonic times
+    groups: list[int] = field(default_factory=list)  # process groups of earlier, dead instances
 
     def start(self) -> None:
         self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd, process_group=0,
@@ -119,11 +121,12 @@ class Child:
     def exited(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
-    def kill_leftovers(self) -> None:
-        """SIGKILL what the dead child left in its process group (its code server)."""
+    def died(self) -> None:
+        """Forget the dead instance, keeping its group for the final clean-up: its code
+        server lets the runs it launched finish, then stops by itself (Dagster's code server
+        shuts down 30 s after its parent's heartbeats stop, once its runs are done)."""
         if self.process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            self.groups.append(self.process.pid)
 
     def stop(self, timeout: float = 60) -> None:
         if self.process is None:
@@ -136,11 +139,14 @@ class Child:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        # a code server or run worker still in the group: give it a moment, then kill it
+        # a code server or run worker still in a group: give it a moment, then kill it
+        groups = [*self.groups, self.process.pid]
         deadline = time.monotonic() + 10
-        while _group_alive(self.process.pid) and time.monotonic() < deadline:
+        while any(_group_alive(g) for g in groups) and time.monotonic() < deadline:
             time.sleep(0.2)
-        self.kill_leftovers()
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
 
 
 def supervise(children: list[Child], budget: int, window: float, poll: float = 1.0) -> None:
@@ -155,7 +161,7 @@ def supervise(children: list[Child], budget: int, window: float, poll: float = 1
                 continue
             how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
             print(f"etl-platform dev: {child.name} (pid {child.process.pid}) DIED with {how}", file=sys.stderr, flush=True)  # type: ignore[union-attr]
-            child.kill_leftovers()
+            child.died()
             now = time.monotonic()
             child.restarts = [t for t in child.restarts if now - t < window]
             if len(child.restarts) >= budget:
