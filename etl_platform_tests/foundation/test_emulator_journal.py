@@ -45,7 +45,9 @@ def start(state: Path, port: int, interval: float, **env: str) -> subprocess.Pop
     process = subprocess.Popen(
         [sys.executable, "-m", "etl_platform.local.server", "--state-dir", str(state), "--port", str(port),
          "--snapshot-interval", str(interval)],
-        env=cli_env(state, **env), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        # ETL_EMULATOR_JOURNAL=0 passes through: the tests must then fail
+        env=cli_env(state, **{k: v for k, v in os.environ.items() if k.startswith("ETL_EMULATOR_JOURNAL")}, **env),
+        cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 180
     while not (state / "emulator.json").exists():
@@ -299,8 +301,7 @@ def check_everything_acknowledged_is_back(port: int, ack: Acknowledged) -> None:
 @pytest.mark.parametrize("interval", [3600.0, 0.5], ids=["journal-only", "snapshots-under-load"])
 def test_kill_9_loses_nothing_acknowledged(tmp_path, interval):
     state, port = tmp_path / "state", free_port()
-    env = {k: v for k, v in os.environ.items() if k.startswith("ETL_EMULATOR_JOURNAL")}
-    process = start(state, port, interval, **env)
+    process = start(state, port, interval)
     ack = Acknowledged()
     try:
         run_load(port, ack, lambda: (process.send_signal(signal.SIGKILL), process.wait()))
@@ -308,8 +309,64 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path, interval):
         assert not ack.errors, ack.errors
         assert len(ack.versions) > 20 and len(ack.items) > 20 and len(ack.sent) > 20, (
             len(ack.versions), len(ack.items), len(ack.sent))
-        process = start(state, port, interval, **env)
+        process = start(state, port, interval)
         check_everything_acknowledged_is_back(port, ack)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=120)
+
+
+def test_files_landed_and_tracked_before_a_kill_9_are_still_there(tmp_path):
+    """Pipeline B's ingestion (the sensor's event handling, run here without Dagster):
+    sample files land, their S3 events are consumed and the files tracked; the emulator is
+    SIGKILLed right after, before any snapshot; after the restart the landed versions, the
+    tracking items and the consumed (deleted) events are exactly as they were."""
+    import logging
+    from types import SimpleNamespace
+
+    from etl_platform.config import Settings
+    from etl_platform.local.samples import SAMPLE_LANDING_DATE, drop_samples
+    from etl_platform.pipelines.ndjson_to_parquet.sensors import ingest_file_events
+    from etl_platform.pipelines.ndjson_to_parquet.validator import ValidatorDependencies, make_handler, rules_from
+    from etl_platform.resources import platform_resources
+
+    state, port = tmp_path / "state", free_port()
+    process = start(state, port, 3600)
+    try:
+        settings = Settings(state_dir=state, endpoint_url=f"http://127.0.0.1:{port}")
+        resources = platform_resources(settings)
+        tracking, queue = resources["tracking_table"], resources["file_events_queue"]
+        s3 = resources["s3"].get_client()
+        assert drop_samples(settings)
+        deps = ValidatorDependencies(s3=s3, tracking=tracking, rules=rules_from(settings),
+                                     quarantine_bucket=settings.names.quarantine_bucket,
+                                     shards=settings.ingestion.status_shards)
+        context = SimpleNamespace(log=logging.getLogger("test"))
+        counts: dict[str, int] = {}
+        while (tick := ingest_file_events(context, queue, make_handler(lambda: deps), settings))["messages"]:
+            for name, count in tick.items():
+                counts[name] = counts.get(name, 0) + count
+        assert counts.get("tracked", 0) == 200, counts
+
+        def observed():
+            dynamodb = make_client("dynamodb", region="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
+            items = [i for page in dynamodb.get_paginator("scan").paginate(TableName=TRACKING, ConsistentRead=True)
+                     for i in page["Items"] if i["date_prefix"]["S"] == SAMPLE_LANDING_DATE]
+            versions = [(v["Key"], v["VersionId"], v["ETag"])
+                        for page in s3.get_paginator("list_object_versions").paginate(Bucket=LANDING)
+                        for v in page.get("Versions", [])]
+            return sorted(items, key=lambda i: i["file_key"]["S"]), sorted(versions)
+
+        before = observed()
+        assert len(before[0]) == 200 and len(before[1]) == 200
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process = start(state, port, 3600)
+        assert observed() == before
+        # the consumed events stay consumed: nothing to ingest again
+        again = ingest_file_events(context, queue, make_handler(lambda: deps), settings)
+        assert again.get("tracked", 0) == 0, again
     finally:
         if process.poll() is None:
             process.terminate()
