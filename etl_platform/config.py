@@ -291,6 +291,8 @@ class Settings:
     reconcile_grace_seconds: float = 15 * 60
     webserver_host: str = "127.0.0.1"
     webserver_port: int = 3000
+    dev_restart_budget: int = 3  # `etl-platform dev`: restarts of one child within the window below
+    dev_restart_window_seconds: float = 600.0
     ingestion: IngestionSettings = field(default_factory=IngestionSettings)
     jobs: JobsSettings = field(default_factory=JobsSettings)
     profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
@@ -404,6 +406,8 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_SNAPSHOT_INTERVAL_SECONDS": (None, "snapshot_interval_seconds", float),
     "ETL_WEBSERVER_PORT": (None, "webserver_port", int),
     "ETL_RECONCILE_GRACE_SECONDS": (None, "reconcile_grace_seconds", float),
+    "ETL_DEV_RESTART_BUDGET": (None, "dev_restart_budget", int),
+    "ETL_DEV_RESTART_WINDOW_SECONDS": (None, "dev_restart_window_seconds", float),
     "ETL_MANIFEST_MAX_FILES": ("ingestion", "manifest_max_files", int),
     "ETL_MANIFEST_MAX_BYTES": ("ingestion", "manifest_max_bytes", int),
     "ETL_FILE_MIN_BYTES": ("ingestion", "file_min_bytes", int),

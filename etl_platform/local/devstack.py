@@ -1,19 +1,39 @@
-"""`etl-platform dev`: the whole platform on one machine.
+"""`etl-platform dev`: the whole platform on one machine, and never half of it.
 
 Starts the embedded AWS (unless it already runs), prepares a project-local DAGSTER_HOME
-(SQLite storage), then runs `dagster dev` (webserver on 127.0.0.1:3000 plus the daemon, so
-sensors tick) in the foreground, and pipeline A's REST API and web page on 127.0.0.1:8000.
-Ctrl-C stops the API, Dagster and, if this command started it, the emulator, which saves
-its snapshot first. Sample inputs are dropped on first start,
-so the sensors run each pipeline's job once.
+(SQLite storage), then supervises three children: the Dagster webserver
+(`python -m dagster_webserver`, 127.0.0.1:3000), the Dagster daemon (`python -m
+dagster._daemon run`, so sensors tick) and pipeline A's REST API and web page
+(`etl_platform.cli api`, 127.0.0.1:8000). Sample inputs are dropped on first start, so the
+sensors run each pipeline's job once.
+
+Supervision. `dagster dev` ran the webserver and daemon as one unit: a SIGKILLed daemon took
+the webserver down with it and the command exited, leaving the API (and the emulator)
+without the rest. Here each child runs on its own (as in a deployment; each loads the code
+location in its own code server) and in its own process group. One that dies is reported
+loudly on stderr (`etl-platform dev: dagster-daemon (pid N) DIED with signal SIGKILL`) and
+started again, the others untouched. What the dead one started is left to finish: its code
+server lets the runs it launched complete, then stops by itself (30 s without its parent's
+heartbeat); whatever of it is still there when the stack stops is killed with the rest. Each child may be restarted `ETL_DEV_RESTART_BUDGET` times (default 3) within
+`ETL_DEV_RESTART_WINDOW_SECONDS` (600); one that dies past that stops the whole stack (API,
+Dagster and, if this command started it, the emulator, which saves its snapshot first) and
+the command exits 1 with a line saying what died. Budget 0: the first death stops all.
+
+Ctrl-C or SIGTERM stops the API, Dagster and, if this command started it, the emulator,
+with exit code 0. The children are in their own process groups, so a terminal's Ctrl-C
+reaches this process only, and it stops them in order; a second signal during the
+clean-up is ignored rather than allowed to orphan anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl_platform.config import Settings
@@ -67,6 +87,93 @@ def dagster_environment(settings: Settings, endpoint: str) -> dict[str, str]:
     }
 
 
+def dagster_commands(settings: Settings) -> dict[str, list[str]]:
+    workspace = str(settings.project_root / "workspace.yaml")
+    return {
+        "dagster-webserver": [sys.executable, "-m", "dagster_webserver", "-w", workspace,
+                              "-h", settings.webserver_host, "-p", str(settings.webserver_port)],
+        "dagster-daemon": [sys.executable, "-m", "dagster._daemon", "run", "-w", workspace],
+    }
+
+
+class StackFailed(RuntimeError):
+    """A child died and its restart budget is spent: the whole stack stops."""
+
+
+@dataclass
+class Child:
+    """One supervised process, in its own process group: when the stack stops, what it
+    started (its code server, runs) goes with it, even after the child itself died."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    stop_signal: int = signal.SIGTERM
+    process: subprocess.Popen | None = None
+    restarts: list[float] = field(default_factory=list)  # monotonic times
+    groups: list[int] = field(default_factory=list)  # process groups of earlier, dead instances
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=self.cwd, process_group=0,
+                                        preexec_fn=_stop_with_parent)
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def died(self) -> None:
+        """Forget the dead instance, keeping its group for the final clean-up: its code
+        server lets the runs it launched finish, then stops by itself (Dagster's code server
+        shuts down 30 s after its parent's heartbeats stop, once its runs are done)."""
+        if self.process is not None:
+            self.groups.append(self.process.pid)
+
+    def stop(self, timeout: float = 60) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(self.stop_signal)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        # a code server or run worker still in a group: give it a moment, then kill it
+        groups = [*self.groups, self.process.pid]
+        deadline = time.monotonic() + 10
+        while any(_group_alive(g) for g in groups) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+
+
+def supervise(children: list[Child], budget: int, window: float, poll: float = 1.0) -> None:
+    """Restart a child that dies, at most `budget` times per child within `window` seconds;
+    raise StackFailed when one dies past that. Returns only through an exception
+    (KeyboardInterrupt on Ctrl-C or SIGTERM)."""
+    while True:
+        time.sleep(poll)
+        for child in children:
+            code = child.exited()
+            if code is None:
+                continue
+            how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+            print(f"etl-platform dev: {child.name} (pid {child.process.pid}) DIED with {how}", file=sys.stderr, flush=True)  # type: ignore[union-attr]
+            child.died()
+            now = time.monotonic()
+            child.restarts = [t for t in child.restarts if now - t < window]
+            if len(child.restarts) >= budget:
+                raise StackFailed(
+                    f"{child.name} died ({how}) and its restart budget is spent ({budget} in {window:.0f} s, "
+                    "ETL_DEV_RESTART_BUDGET): stopping the whole stack")
+            child.restarts.append(now)
+            print(f"etl-platform dev: restarting {child.name} (restart {len(child.restarts)} of {budget} "
+                  f"within {window:.0f} s)", file=sys.stderr, flush=True)
+            child.start()
+
+
 def run(settings: Settings) -> int:
     already_running = emulator.running_state(settings) is not None
     state = emulator.up(settings)
@@ -75,60 +182,91 @@ def run(settings: Settings) -> int:
     if dropped:
         buckets = sorted({uri.split("/")[2] for uri in dropped})
         print(f"samples dropped: {len(dropped)} objects in {', '.join(buckets)}", flush=True)
-    command = [
-        sys.executable, "-m", "dagster", "dev",
-        "-w", str(settings.project_root / "workspace.yaml"),
-        "-h", settings.webserver_host, "-p", str(settings.webserver_port),
-    ]
     print(f"Dagster UI: http://{settings.webserver_host}:{settings.webserver_port}", flush=True)
     env = dagster_environment(settings, state.endpoint)
     # SIGTERM (a service manager, `kill`) takes the same clean path as Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
-    # A background job starts with SIGINT ignored, and children inherit that: dagster dev
-    # would then ignore the SIGINT that shuts it down (and be killed, orphaning its daemon
-    # and webserver). A handled signal is reset to the default in the children.
+    # A background job starts with SIGINT ignored, and children inherit that: a child would
+    # then ignore the SIGINT that shuts it down. A handled signal is reset to the default in
+    # the children.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    process = subprocess.Popen(command, env=env, cwd=settings.project_root)
-    api = start_api(settings, env)
+    commands = dagster_commands(settings)
+    children = [
+        Child("dagster-webserver", commands["dagster-webserver"], env, settings.project_root, signal.SIGINT),
+        Child("dagster-daemon", commands["dagster-daemon"], env, settings.project_root, signal.SIGINT),
+        api_child(settings, env),
+    ]
+    code = 0
     try:
-        return process.wait()
+        for child in children:
+            child.start()
+        supervise(children, settings.dev_restart_budget, settings.dev_restart_window_seconds)
     except KeyboardInterrupt:
-        return 0
+        code = 0
+    except StackFailed as exc:
+        print(f"etl-platform dev: {exc}", file=sys.stderr, flush=True)
+        code = 1
     finally:
         # A second Ctrl-C or SIGTERM must not cut this clean-up short: it would orphan Dagster
-        # and the emulator. A terminal's Ctrl-C still reaches the children (it forces dagster).
+        # and the emulator. Each child runs in its own process group, so a terminal's Ctrl-C
+        # reaches this process only, and it stops them all.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        # Children may not have had the terminal's Ctrl-C (started in the background, or SIGTERM here).
-        stop(api)
-        stop(process, signal.SIGINT, timeout=60)  # dagster dev shuts its daemon and webserver down on SIGINT
+        for child in reversed(children):  # the API first: it launches runs through the webserver
+            child.stop()
         if not already_running:
             emulator.down(settings)
+        if code:
+            print("etl-platform dev: stopped (API, Dagster"
+                  f"{', emulator' if not already_running else ''}); exit code {code}", file=sys.stderr, flush=True)
+    return code
+
+
+def _stop_with_parent() -> None:
+    """In the child: SIGTERM when `etl-platform dev` itself dies (even by SIGKILL), so no
+    Dagster or API process outlives its supervisor (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return any(_pgid_of(pid) == pgid and _state_of(pid) != "Z" for pid in _pids())
+
+
+def _pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()] if os.path.isdir("/proc") else []
+
+
+def _pgid_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _state_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "?"
 
 
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def start_api(settings: Settings, env: dict[str, str]) -> subprocess.Popen:
+def api_child(settings: Settings, env: dict[str, str]) -> Child:
     """Pipeline A's REST API and web page; /trigger-job launches runs through this webserver."""
     graphql = f"http://{settings.webserver_host}:{settings.webserver_port}/graphql"
     command = [sys.executable, "-m", "etl_platform.cli", "api", "--host", settings.jobs.api_host,
                "--port", str(settings.jobs.api_port)]
     print(f"jobs API and web page: http://{settings.jobs.api_host}:{settings.jobs.api_port}", flush=True)
-    return subprocess.Popen(command, env={**env, "ETL_DAGSTER_GRAPHQL_URL": graphql}, cwd=settings.project_root)
-
-
-def stop(process: subprocess.Popen, how: int = signal.SIGTERM, timeout: float = 30) -> None:
-    """Stop a child. After a Ctrl-C in a terminal it got the signal too and is already on
-    its way out: give it a moment before signalling again (a second SIGINT forces dagster)."""
-    try:
-        process.wait(timeout=5)
-        return
-    except subprocess.TimeoutExpired:
-        process.send_signal(how)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    return Child("jobs API", command, {**env, "ETL_DAGSTER_GRAPHQL_URL": graphql}, settings.project_root)

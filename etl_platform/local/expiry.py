@@ -38,7 +38,7 @@ from typing import Any
 from moto.dynamodb.models import dynamodb_backends
 from moto.s3.models import FakeDeleteMarker, s3_backends
 
-from etl_platform.local import clock
+from etl_platform.local import clock, journal
 from etl_platform.local.control import route
 from etl_platform.local.dynamo_items import LOCK
 
@@ -90,7 +90,8 @@ def _sweeper(interval: float) -> None:
     while not stop.wait(interval):
         if _state["enabled"]:
             try:
-                sweep()
+                with journal.committed():  # what a sweep deletes stays deleted after a kill
+                    sweep()
             except Exception:  # a failed sweep must not end the sweeper
                 log.exception("expiry sweep failed")
 
@@ -106,6 +107,7 @@ def expire_items(now: float) -> int:
             for item in table.all_items():
                 if expired(item.attrs.get(ttl["AttributeName"]), now):
                     table.delete_item(item.hash_key, item.range_key)
+                    journal.note_item(table, item.hash_key, item.range_key)
                     deleted += 1
     return deleted
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 from moto.s3.models import s3_backends
 
 
-def restore_identity(account_id: str, bucket: str, key: str, version_id: str | None, etag: str) -> None:
-    """Set the version id and ETag of the newest version of `bucket/key` (just put back)."""
+def restore_identity(account_id: str, bucket: str, key: str, version_id: str | None, etag: str | None) -> None:
+    """Set the version id and ETag of the newest version of `bucket/key` (just put back);
+    a delete marker (etag None) gets its version id back."""
     newest = s3_backends[account_id]["aws"].buckets[bucket].keys.getlist(key)[-1]
     if version_id and version_id != "null":
         newest._version_id = version_id
-    newest._etag = etag.strip('"')
+    if etag is not None:
+        newest._etag = etag.strip('"')

@@ -5,7 +5,9 @@ harness). It serves moto on 127.0.0.1, provisions the template, restores the las
 snapshot, records its endpoint in the state file (the readiness signal), saves a snapshot
 every `snapshot_interval_seconds`, and a last one on SIGTERM/SIGINT before it exits.
 moto runs in this process so that queued SQS messages can be snapshotted from its backend
-without receiving them.
+without receiving them. Between snapshots a write-ahead journal (journal.py) makes every
+write it answered durable before the answer leaves, so a `kill -9` loses nothing it
+acknowledged: on start it restores the snapshot, then replays the journal.
 
 Strict modes make it behave as AWS does where moto is lenient; each is off unless asked for
 (flags below, or their ETL_EMULATOR_* variables) and switchable at run time under `/_etl/`:
@@ -42,6 +44,7 @@ from etl_platform.local.expiry import install_expiry  # noqa: E402
 from etl_platform.local.lagged_reads import install_lagged_reads  # noqa: E402
 from etl_platform.local.limits import install_limits  # noqa: E402
 from etl_platform.local.iam_mode import install as install_iam_mode  # noqa: E402
+from etl_platform.local import journal as wal  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
 from etl_platform.local import post_policy  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
@@ -107,10 +110,27 @@ def queued_messages() -> dict[str, list[QueuedMessage]]:
                 with queue._messages_lock:
                     messages = list(queue._messages)
                 result[name] = [
-                    {"body": m.body, "attributes": {k: _attribute(v) for k, v in m.message_attributes.items()}}
+                    {"id": m.id, "body": m.body,
+                     "attributes": {k: _attribute(v) for k, v in m.message_attributes.items()}}
                     for m in messages
                 ]
     return result
+
+
+def restore_messages(settings: Settings, queue: str, messages: list[QueuedMessage]) -> int:
+    """Put snapshotted messages back with their message ids (the journal removes and
+    re-adds messages by id); a queue the template no longer defines is skipped."""
+    backend = sqs_backends[settings.account_id][settings.region]
+    if queue not in backend.queues:
+        return 0
+    for message in messages:
+        wal.put_message(backend, queue, {"id": message.get("id"), "body": message["body"],
+                                         "attrs": message.get("attributes")})
+    return len(messages)
+
+
+def journal_enabled() -> bool:
+    return os.environ.get("ETL_EMULATOR_JOURNAL", "1") not in ("0", "false", "off")
 
 
 def _attribute(value: dict) -> dict:
@@ -140,10 +160,23 @@ def serve(settings: Settings, port: int, snapshot_interval: float, modes: Strict
     server.start()
     host, bound_port = server.get_host_and_port()
     settings = replace(settings, endpoint_url=f"http://{host}:{bound_port}", credentials=admin)
-    snapshot = Snapshot(settings, restore_identity=partial(restore_identity, settings.account_id))
+    snapshot = Snapshot(settings, restore_identity=partial(restore_identity, settings.account_id),
+                        restore_messages=partial(restore_messages, settings))
+    journal = None
+    if snapshot_interval >= 0 and journal_enabled():
+        journal = wal.Journal(settings.snapshot_dir / "journal",
+                              fsync=os.environ.get("ETL_EMULATOR_JOURNAL_FSYNC", "1") not in ("0", "false", "off"))
+        journal.snapshot_blobs = snapshot.dir / "s3" / "blobs"
+        wal.install(journal)  # notes nothing until journal.open(): the restore is not journaled
 
     provision(settings, notifications=False)
     restored = snapshot.restore()
+    if journal is not None:
+        replayed = wal.replay(journal)
+        log.info("journal: replayed %d lines of %d segments: %d objects, %d items, +%d/-%d messages",
+                 replayed.lines, replayed.segments, replayed.objects, replayed.items,
+                 replayed.messages_added, replayed.messages_removed)
+        journal.open()
     apply_notifications(settings)  # after the restore, so restored objects emit no events
     upload_glue_scripts(settings)
     log.info(
@@ -164,18 +197,25 @@ def serve(settings: Settings, port: int, snapshot_interval: float, modes: Strict
 
     try:
         while not stop.wait(snapshot_interval if snapshot_interval > 0 else None):
-            _save(snapshot)
+            _save(snapshot, journal)
     finally:
         if snapshot_interval >= 0:
-            _save(snapshot)
+            _save(snapshot, journal)
         settings.endpoint_file.unlink(missing_ok=True)
         server.stop()
+        if journal is not None:
+            journal.close()
         log.info("stopped")
 
 
-def _save(snapshot: Snapshot) -> None:
+def _save(snapshot: Snapshot, journal: "wal.Journal | None" = None) -> None:
+    """A snapshot; the journal's segments from before it started are dropped once it is
+    complete (journal.py: "Snapshot and rotation")."""
     try:
+        segment = journal.rotate() if journal is not None else None
         summary = snapshot.save(queued_messages)
+        if journal is not None and segment is not None:
+            journal.drop_before(segment)
         log.info("snapshot: %d objects, %d items, %d messages", summary.objects, summary.items, summary.messages)
     except Exception:  # a failed periodic save must not take the emulator down
         log.exception("snapshot failed")

@@ -17,7 +17,9 @@ Layout:
                                    or {version_id, delete_marker}, oldest first]}}
     s3/blobs/<sha256>              object bodies
     dynamodb/<table>.jsonl         items in DynamoDB JSON
-    sqs/<queue>.jsonl              {body, attributes} per unconsumed message
+    sqs/<queue>.jsonl              {id, body, attributes} per unconsumed message
+    journal/                       the emulator's write-ahead journal since the last
+                                   snapshot (journal.py); wiped with the snapshot
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ from etl_platform.config import Settings
 DYNAMODB_BATCH_LIMIT = 25  # AWS rejects more per BatchWriteItem (moto accepts 26)
 SQS_BATCH_LIMIT = 10
 
-QueuedMessage = dict[str, Any]  # {"body": str, "attributes": {name: {DataType, StringValue|BinaryValue}}}
+QueuedMessage = dict[str, Any]  # {"id": str, "body": str, "attributes": {name: {DataType, StringValue|BinaryValue}}}
 MessageSource = Callable[[], dict[str, list[QueuedMessage]]]
-IdentityRestorer = Callable[[str, str, "str | None", str], None]  # (bucket, key, version id, etag)
+IdentityRestorer = Callable[[str, str, "str | None", "str | None"], None]  # (bucket, key, version id, etag)
+MessageRestorer = Callable[[str, list[QueuedMessage]], int]  # (queue, messages) -> count put back
 
 
 @dataclass
@@ -64,10 +67,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 class Snapshot:
     def __init__(self, settings: Settings, directory: Path | None = None,
-                 restore_identity: IdentityRestorer | None = None):
+                 restore_identity: IdentityRestorer | None = None,
+                 restore_messages: MessageRestorer | None = None):
         self.settings = settings
         self.dir = directory or settings.snapshot_dir
         self.restore_identity = restore_identity
+        self.restore_messages = restore_messages  # the emulator's: keeps message ids
 
     @property
     def summary_file(self) -> Path:
@@ -194,6 +199,8 @@ class Snapshot:
                 for entry in _versions(versions):
                     if entry.get("delete_marker"):
                         s3.delete_object(Bucket=bucket, Key=key)
+                        if self.restore_identity is not None:  # the journal finds markers by id
+                            self.restore_identity(bucket, key, entry.get("version_id"), None)
                         continue
                     with open(self.dir / "s3" / "blobs" / entry["blob"], "rb") as body:
                         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=entry["content_type"],
@@ -213,6 +220,8 @@ class Snapshot:
         return len(items)
 
     def _restore_queue(self, queue: str, messages: list[QueuedMessage]) -> int:
+        if self.restore_messages is not None:
+            return self.restore_messages(queue, messages)
         sqs = client_for(self.settings, "sqs")
         try:
             url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
