@@ -25,13 +25,16 @@ def test_batch_get_splits_at_100_and_query_pages(aws):
         table.put(item)
     calls = []
     client = table.connection.client("dynamodb")
-    client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem",
-                                lambda params, **_: calls.append(params["RequestItems"][table.table_name]))
+    def count(params, **_):
+        calls.append(params["RequestItems"][table.table_name])
+
+    # the client is the connection's, shared by later tests of this process: take the hook off after
+    client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", count)
     try:
         keys = [{"date_prefix": "2026-02-02", "file_key": f"f{i:03d}"} for i in range(150)]  # 90 do not exist
         assert sorted(i["file_key"] for i in table.batch_get(keys)) == [i["file_key"] for i in items]
     finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb.BatchGetItem")
+        client.meta.events.unregister("before-parameter-build.dynamodb.BatchGetItem", count)
     assert [len(c["Keys"]) for c in calls] == [BATCH_GET_LIMIT, 50] and all(c["ConsistentRead"] for c in calls)
     found = list(table.query(key_condition="date_prefix = :d", values={":d": "2026-02-02"}, Limit=7))
     assert [i["file_key"] for i in found] == [f"f{i:03d}" for i in range(60)]

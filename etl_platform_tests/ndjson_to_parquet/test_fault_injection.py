@@ -18,7 +18,7 @@ import pytest
 
 from etl_platform.config import Settings
 from etl_platform.faults import ENV as FAULT_ENV
-from etl_platform.local.devstack import dagster_environment, stop
+from etl_platform.local.devstack import dagster_environment
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env
@@ -202,7 +202,12 @@ def test_the_dagster_daemon_recovers_a_claim_killed_in_two_runs(aws, tmp_path):
     try:
         settled = _wait_until(lambda: _all_completed(pipeline, DATE, FILES), timeout=600)
     finally:
-        stop(daemon, signal.SIGINT, timeout=60)
+        daemon.send_signal(signal.SIGINT)  # the daemon stops its threads and code server on SIGINT
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
     assert settled, (tmp_path / "daemon.log").read_text()[-5000:]
 
     watcher = FaultyPipeline(pipeline.settings, state.dagster_home)

@@ -78,6 +78,8 @@ def recover(settings, job_id, source, cli, instance, api_url) -> None:
 
     triggered = cli("trigger", job_id)  # the one operator action
     assert triggered.returncode == 0, triggered.stderr
+    # the trigger answers before its run starts: until then the job still shows the dead run's FAILED
+    wait_until(lambda: table.get_job(job_id).get("runId") != dead.run_id, timeout=180, what="re-triggered run")
     with httpx.Client(base_url=api_url, timeout=60) as client:
         assert wait_for_status(client, job_id)["status"] == "COMPLETED"
     job = table.get_job(job_id)
