@@ -265,7 +265,8 @@ class RecoverySettings:
     `silent_run_seconds` (several missed beats, longer than a GC pause or a slow table) is
     dead. A record no run holds yet is left alone for `grace_seconds` (its run request may
     be on its way). A manifest or profile whose run died is re-run up to `max_attempts`
-    runs in all, then failed with the breaker count and an alert."""
+    runs in all; then a manifest is failed with the breaker count and an alert, a profile
+    is left `error`."""
 
     heartbeat_seconds: float = 15.0
     silent_run_seconds: float = 120.0

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections import Counter
 
 ENV = "ETL_FAULT_POINT"
 _reached: Counter[str] = Counter()
+_lock = threading.Lock()  # points inside thread pools (settle_files) count each pass once
 
 
 def fault_point(name: str) -> None:
@@ -33,6 +35,7 @@ def fault_point(name: str) -> None:
     point, _, nth = wanted.partition("@")
     if point != name:
         return
-    _reached[name] += 1
-    if _reached[name] >= int(nth or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
+    with _lock:
+        _reached[name] += 1
+        if _reached[name] >= int(nth or 1):
+            os.kill(os.getpid(), signal.SIGKILL)

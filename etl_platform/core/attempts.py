@@ -1,7 +1,10 @@
-"""How many runs a record gets when its runs die: the rule of the re-running sensors. Pure.
+"""How many runs a record gets when its runs die. Pure.
 
 A run re-requested after a dead one carries run tag `etl/attempt` = its number (the first
-run has none: attempt 1). Bounded so that an input that kills every worker that touches it
+run has none: attempt 1), in every pipeline. Pipeline C counts from that tag (one sensor
+re-runs, once per failed run); pipeline B counts on its MANIFEST record instead, because
+two sensors may race to re-run it and a conditional write must pick one
+(core/ingestion/recovery.py). Bounded so that an input that kills every worker that touches it
 (say, one that exhausts its memory) ends settled as an error instead of looping.
 """
 

@@ -1,7 +1,7 @@
 """Is the run that holds a record still alive? The rule every reaper applies.
 
-A record in progress names its run (`run_id`) and carries the run's last heartbeat
-(etl_platform/heartbeat.py). The run is dead when Dagster has no such run, when the run
+A record in progress names its run, and the run carries its last heartbeat (a run tag,
+etl_platform/run_heartbeat.py). The run is dead when Dagster has no such run, when the run
 ended (it can end without settling the record: killed, cancelled, interrupted), or when it
 is STARTED but silent for longer than `timeout` (its worker died and Dagster's default
 launcher cannot notice). A run still queued or starting is alive: run monitoring's start

@@ -74,6 +74,7 @@ class FaultyPipeline(Pipeline):
         self.instance = DagsterInstance.from_config(str(dagster_home))
         self.killed_runs: list[str] = []
         self._evaluated_failures: set[str] = set()
+        self._used_run_keys: set[str] = set()
 
     # --- work in a child process ------------------------------------------------------
     def start_child(self, action: str, fault: str | None, partition: str | None = None,
@@ -145,6 +146,9 @@ class FaultyPipeline(Pipeline):
             if not due:
                 return SimpleNamespace(requests=requests)
             for request in due:
+                if request.run_key in self._used_run_keys:
+                    continue  # the daemon skips a run key its sensor used before: so does this harness
+                self._used_run_keys.add(request.run_key)
                 requests.append(request)
                 if fault:
                     assert self.in_child("run", fault, request.partition_key, request.tags) == KILLED

@@ -15,6 +15,7 @@ import time
 
 import psutil
 import pytest
+from dagster import DagsterRunStatus, RunsFilter
 
 from etl_platform.config import Settings
 from etl_platform.faults import ENV as FAULT_ENV
@@ -83,7 +84,7 @@ def test_sigkill_mid_conversion_on_the_arrow_engine(aws, tmp_path):
     assert pipeline.tracking.manifest(manifest)["status"] == "processing"
 
     recovery = pipeline.recover()
-    assert [r.tags["ndjson/attempt"] for r in recovery.requests] == ["2"]
+    assert [r.tags["etl/attempt"] for r in recovery.requests] == ["2"]
     pipeline.assert_recovered(DATE, ids)
 
 
@@ -162,7 +163,7 @@ def test_a_manifest_whose_runs_keep_dying_is_failed_with_an_alert_then_its_repla
     manifest = _killed_run(pipeline, "ndjson.convert")
 
     recovery = pipeline.recover(fault="ndjson.convert")  # the re-run dies the same way
-    assert [r.tags["ndjson/attempt"] for r in recovery.requests] == ["2"]
+    assert [r.tags["etl/attempt"] for r in recovery.requests] == ["2"]
     record = pipeline.tracking.manifest(manifest)
     assert record["status"] == "failed" and "gave up after 2 runs" in record["error"]
     assert _statuses(pipeline, manifest) == ["failed"] * FILES
@@ -180,7 +181,7 @@ def test_a_manifest_whose_runs_keep_dying_is_failed_with_an_alert_then_its_repla
                               cwd=PROJECT_ROOT, capture_output=True, timeout=600)
     assert replayed.returncode == KILLED, replayed.stdout + replayed.stderr
     pipeline.note_killed_run(manifest)
-    assert [r.tags["ndjson/attempt"] for r in pipeline.recover().requests] == ["2"]
+    assert [r.tags["etl/attempt"] for r in pipeline.recover().requests] == ["2"]
     pipeline.assert_recovered(DATE, ids)
 
 
@@ -200,7 +201,11 @@ def test_the_dagster_daemon_recovers_a_claim_killed_in_two_runs(aws, tmp_path):
     daemon = subprocess.Popen([str(VENV_BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
                               env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
-        settled = _wait_until(lambda: _all_completed(pipeline, DATE, FILES), timeout=600)
+        # the files complete before their run ends: wait for that too, or the daemon's stop cuts it
+        finished = FaultyPipeline(pipeline.settings, state.dagster_home).instance
+        settled = _wait_until(lambda: _all_completed(pipeline, DATE, FILES) and not finished.get_runs(
+            RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.QUEUED])),
+            timeout=600)
     finally:
         daemon.send_signal(signal.SIGINT)  # the daemon stops its threads and code server on SIGINT
         try:
@@ -212,7 +217,7 @@ def test_the_dagster_daemon_recovers_a_claim_killed_in_two_runs(aws, tmp_path):
 
     watcher = FaultyPipeline(pipeline.settings, state.dagster_home)
     runs = sorted(watcher.instance.get_runs(), key=lambda r: watcher.instance.get_run_record_by_id(r.run_id).create_timestamp)
-    assert [(r.status.value, r.tags.get("ndjson/attempt")) for r in runs] == [
+    assert [(r.status.value, r.tags.get("etl/attempt")) for r in runs] == [
         ("FAILURE", None), ("FAILURE", "2"), ("SUCCESS", "3")]
     watcher.killed_runs = [r.run_id for r in runs[:2]]
     watcher.assert_recovered(DATE, ids)
@@ -231,3 +236,32 @@ def _wait_until(condition, timeout):
             return True
         time.sleep(2)
     return False
+
+
+def test_sigkill_during_the_file_status_updates_of_a_manifest_with_a_file_the_engine_could_not_read(aws, tmp_path):
+    """A file the engine cannot read fails alone; a run killed while it records the files'
+    outcomes must not let recovery complete that file, whose rows never reached Parquet."""
+    pipeline, _ = _landed(aws, tmp_path, files=0, max_files=FILES + 1)
+    bucket = pipeline.names.ndjson_input_bucket
+    # as in test_file_isolation.py: files tracked by their ETag alone, one deleted after its claim
+    pipeline.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    ids = []
+    for i in range(FILES):
+        rows = records(f"f{i}", ROWS)
+        pipeline.land(DATE, f"f-{i}.ndjson", rows)
+        ids += [r["id"] for r in rows]
+    pipeline.land(DATE, "vanishing.ndjson", records("gone", ROWS))
+    [request] = pipeline.tick().run_requests
+    manifest = request.partition_key
+    pipeline.s3.delete_object(Bucket=bucket, Key=f"landing/ndjson/{DATE}/vanishing.ndjson")
+    assert pipeline.in_child("run", "ndjson.settle@1", manifest) == KILLED
+
+    pipeline.recover()
+    print("DBG", [(i["file_key"], i.get("status"), i.get("manifest_id"), i.get("error")) for i in pipeline.tracking.query(key_condition="date_prefix = :d", values={":d": DATE}, consistent=True)])
+    by_key = {f["file_key"]: f for f in pipeline.tracking.files_of_manifest(manifest)}
+    assert by_key.pop("vanishing.ndjson")["status"].startswith("failed#")  # never completed without its rows
+    assert {f["status"].split("#")[0] for f in by_key.values()} == {"completed"}
+    rows = [r["id"] for r in pipeline.output_rows(DATE)]
+    assert sorted(rows) == sorted(ids)  # every readable row once
+    assert pipeline.tracking.manifest(manifest)["status"] == "completed"
+    assert set(pipeline.instance.get_run_by_id(r).status.value for r in pipeline.killed_runs) == {"FAILURE"}

@@ -49,7 +49,7 @@ def _evaluate_failure_sensor(pipeline, result):
 def test_an_interrupted_conversion_is_rerun_by_the_failure_sensor_once(aws):
     plain, pipeline, manifest, result = _interrupted_run(scaled(aws, manifest_max_files=3))
     [request] = _evaluate_failure_sensor(pipeline, result)
-    assert request.partition_key == manifest and request.tags["ndjson/attempt"] == "2"
+    assert request.partition_key == manifest and request.tags["etl/attempt"] == "2"
     assert _evaluate_failure_sensor(pipeline, result) == []  # a second evaluation starts nothing more
     assert pipeline.tracking.breaker().consecutive_failures == 0
 

@@ -88,9 +88,11 @@ def whole_profile(s3: Any, item: dict[str, Any] | None) -> dict[str, Any] | None
 
 def settle_unfinished_run(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: str, upload_prefix: str,
                           processed_prefix: str, message: str, run_started: datetime,
-                          version_id: str | None = None) -> bool:
+                          version_id: str | None = None, run_id: str = "") -> bool:
     """The error item of a profile run that ended without recording one (killed, cancelled),
-    and no summary, unless a run profiled the file since this one started. True if recorded."""
+    and no summary, unless a run profiled the file since this one started. True if recorded,
+    again too when the item is this run's settlement already (a sensor tick that died after
+    the write is evaluated again, and must still request the re-run)."""
     file_name = file_name_for(key, upload_prefix)
     try:
         uploaded = s3.head_object(Bucket=bucket, Key=key, **_version(version_id))["LastModified"]
@@ -98,8 +100,9 @@ def settle_unfinished_run(s3: Any, metadata: FileMetadataTable, *, bucket: str, 
         if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
             raise
         uploaded = run_started  # the upload is gone: its time is unknown
-    item = error_item(file_name, message, uploaded=uploaded, processed=datetime.now(timezone.utc))
-    if not metadata.record_error_unless_newer(item, iso_utc(run_started)):
+    item = {**error_item(file_name, message, uploaded=uploaded, processed=datetime.now(timezone.utc)),
+            **({"settled_run_id": run_id} if run_id else {})}
+    if not metadata.record_error_unless_newer(item, iso_utc(run_started), run_id):
         return False
     s3.delete_object(Bucket=bucket, Key=summary_key(file_name, processed_prefix))  # possibly half-written
     return True

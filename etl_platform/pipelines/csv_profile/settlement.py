@@ -62,7 +62,7 @@ def build_settlement_sensors(settings: Settings, job):
             s3.get_client(), metadata, bucket=settings.names.csv_data_bucket,
             key=profiling.upload_prefix + file_name, upload_prefix=profiling.upload_prefix,
             processed_prefix=profiling.processed_prefix, message=why[:2000], run_started=run_started,
-            version_id=run.tags.get(VERSION_TAG),
+            version_id=run.tags.get(VERSION_TAG), run_id=run.run_id,
         )
         if recorded:
             context.log.info(f"{file_name}: recorded as error after run {run.run_id} ended without a profile")

@@ -55,46 +55,47 @@ def build_ndjson_assets(settings: Settings):
            description="The files of one manifest, claimed atomically in the tracking table, and its manifest JSON.")
     def ndjson_manifest(context: AssetExecutionContext, tracking_table: FileTrackingTable,
                         s3: PlatformS3Resource) -> MaterializeResult:
-        manifest = context.partition_key
-        record = tracking_table.manifest(manifest)
-        if record is None:  # materialized by hand for a partition the sensor did not mint
-            tracking_table.create_manifest(manifest, reason="manual")
+        # the reapers judge this run by its heartbeat: it beats for the whole step, however long
+        with run_heartbeat(context, settings.recovery.heartbeat_seconds):
+            manifest = context.partition_key
             record = tracking_table.manifest(manifest)
-        run_id = context.run.run_id
-        # Record first: the MANIFEST names this run before any file is claimed, so a crash
-        # mid-claim leaves a pending MANIFEST that says whose claim was cut short (the
-        # reaper re-runs it and this asset resumes the claim).
-        if not record.get("claimed") and tracking_table.begin_claim(manifest, run_id) is None:
-            record = tracking_table.manifest(manifest)  # claimed (or finished) since it was read
-        reused = bool(record.get("claimed"))
-        # A consistent read of what this manifest holds already (a re-run, or a run that
-        # crashed after claiming), plus what this run's claims return: the GSI that nominates
-        # candidates lags writes, so nothing is built from it directly.
-        items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
-        if not reused:
-            candidates = tracking_table.pending_files(date_of_manifest(manifest), warn=context.log.warning)
-            with run_heartbeat(context, settings.recovery.heartbeat_seconds):
+            if record is None:  # materialized by hand for a partition the sensor did not mint
+                tracking_table.create_manifest(manifest, reason="manual")
+                record = tracking_table.manifest(manifest)
+            run_id = context.run.run_id
+            # Record first: the MANIFEST names this run before any file is claimed, so a crash
+            # mid-claim leaves a pending MANIFEST that says whose claim was cut short (the
+            # reaper re-runs it and this asset resumes the claim).
+            if not record.get("claimed") and tracking_table.begin_claim(manifest, run_id) is None:
+                record = tracking_table.manifest(manifest)  # claimed (or finished) since it was read
+            reused = bool(record.get("claimed"))
+            # A consistent read of what this manifest holds already (a re-run, or a run that
+            # crashed after claiming), plus what this run's claims return: the GSI that nominates
+            # candidates lags writes, so nothing is built from it directly.
+            items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
+            if not reused:
+                candidates = tracking_table.pending_files(date_of_manifest(manifest), warn=context.log.warning)
                 won = claim_in_order(candidates, thresholds_from(settings), lambda f: _claim(tracking_table, f, manifest),
                                      held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()),
                                      size_of=lambda item: int(item["size"]))
-            items.update((i["file_key"], i) for i in won)
-            context.log.info(f"{manifest}: claimed {len(won)} files ({len(candidates)} candidates)")
-        files = [as_pending(i) for i in sorted(items.values(), key=file_order)]
-        document = manifest_document(manifest, files, record.get("created_at", iso_utc()))
-        key = manifest_key(manifest)
-        s3.get_client().put_object(Bucket=names.manifest_bucket, Key=key, Body=json.dumps(document, indent=1).encode(),
-                                   ContentType="application/json")
-        fault_point("ndjson.manifest_written")
-        tracking_table.update_manifest(manifest, claimed=True, file_count=len(files),
-                                       total_bytes=document["total_bytes"], manifest_path=f"s3://{names.manifest_bucket}/{key}")
-        return MaterializeResult(metadata={
-            "files": len(files),
-            "input_bytes": document["total_bytes"],
-            "date_prefix": date_of_manifest(manifest),
-            "manifest_path": MetadataValue.url(f"s3://{names.manifest_bucket}/{key}"),
-            "reused_claim": reused,
-            "trigger": record.get("reason", ""),
-        })
+                items.update((i["file_key"], i) for i in won)
+                context.log.info(f"{manifest}: claimed {len(won)} files ({len(candidates)} candidates)")
+            files = [as_pending(i) for i in sorted(items.values(), key=file_order)]
+            document = manifest_document(manifest, files, record.get("created_at", iso_utc()))
+            key = manifest_key(manifest)
+            s3.get_client().put_object(Bucket=names.manifest_bucket, Key=key, Body=json.dumps(document, indent=1).encode(),
+                                       ContentType="application/json")
+            fault_point("ndjson.manifest_written")
+            tracking_table.update_manifest(manifest, claimed=True, file_count=len(files),
+                                           total_bytes=document["total_bytes"], manifest_path=f"s3://{names.manifest_bucket}/{key}")
+            return MaterializeResult(metadata={
+                "files": len(files),
+                "input_bytes": document["total_bytes"],
+                "date_prefix": date_of_manifest(manifest),
+                "manifest_path": MetadataValue.url(f"s3://{names.manifest_bucket}/{key}"),
+                "reused_claim": reused,
+                "trigger": record.get("reason", ""),
+            })
 
     @asset(partitions_def=ndjson_manifests_partitions, deps=[ndjson_manifest], group_name=GROUP,
            kinds={"parquet", "s3", "spark"},
@@ -103,23 +104,23 @@ def build_ndjson_assets(settings: Settings):
            description=f"Snappy Parquet of one manifest under s3://{names.parquet_output_bucket}/output/merged-parquet-YYYY-MM-DD/")
     def merged_parquet(context: AssetExecutionContext, tracking_table: FileTrackingTable, s3: PlatformS3Resource,
                        glue: GlueJobRunner, alerts: AlertsTopic, metrics_table: DynamoTable) -> MaterializeResult:
-        manifest = context.partition_key
-        client = s3.get_client()
-        document = json.loads(client.get_object(Bucket=names.manifest_bucket, Key=manifest_key(manifest))["Body"].read())
-        files = tracking_table.files_of_manifest(manifest)
-        started = time.time()
-        # failures counted so far: this run's success resets the streak only if none is counted meanwhile
-        breaker_mark = tracking_table.breaker().failures_total
-        try:
-            document = _leave_out_overwritten(context, document, files, client, tracking_table, alerts,
-                                              names.manifest_bucket)
-            in_manifest = {f["file_key"] for f in document["files"]}
-            files = [f for f in files if f["file_key"] in in_manifest]
-            engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
-                                   context.run.tags.get(ENGINE_TAG))
-            tracking_table.start_manifest(manifest, context.run.run_id, engine=engine)
-            # the reaper judges this run by its heartbeat while the engine works (it may take long)
-            with run_heartbeat(context, settings.recovery.heartbeat_seconds):
+        # the reapers judge this run by its heartbeat: it beats for the whole step, however long
+        with run_heartbeat(context, settings.recovery.heartbeat_seconds):
+            manifest = context.partition_key
+            client = s3.get_client()
+            document = json.loads(client.get_object(Bucket=names.manifest_bucket, Key=manifest_key(manifest))["Body"].read())
+            files = tracking_table.files_of_manifest(manifest)
+            started = time.time()
+            # failures counted so far: this run's success resets the streak only if none is counted meanwhile
+            breaker_mark = tracking_table.breaker().failures_total
+            try:
+                document = _leave_out_overwritten(context, document, files, client, tracking_table, alerts,
+                                                  names.manifest_bucket)
+                in_manifest = {f["file_key"] for f in document["files"]}
+                files = [f for f in files if f["file_key"] in in_manifest]
+                engine = choose_engine(ingestion.engine, document["total_bytes"], ingestion.arrow_engine_max_bytes,
+                                       context.run.tags.get(ENGINE_TAG))
+                tracking_table.start_manifest(manifest, context.run.run_id, engine=engine)
                 if not document["files"]:
                     stats = {"engine": engine, "files": 0, "bytes_in": 0, "rows_in": 0, "rows_out": 0, "rejected": 0,
                              "output_paths": [], "rejects_path": None, "schema": [], "duration_s": 0.0}
@@ -128,50 +129,53 @@ def build_ndjson_assets(settings: Settings):
                                       mode=ingestion.conversion_mode, log=context.log)
                 else:
                     stats = _run_spark(context, glue, manifest, settings)
-        except Exception as exc:
-            record_manifest_failure(context.log, context.run.run_id, manifest, files, f"{type(exc).__name__}: {exc}",
-                                    tracking_table, alerts, metrics_table, time.time() - started, settings)
-            raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
-        fault_point("ndjson.outputs_written")
-        duration = max(time.time() - started, 1e-6)
-        if tracking_table.complete_manifest(manifest, context.run.run_id, rows_in=stats["rows_in"], rows_out=stats["rows_out"],
-                                            rejected=stats["rejected"], output_paths=stats["output_paths"],
-                                            failed_files=sorted(stats.get("failed_files", {}))) is None:
-            raise Failure(description=f"{manifest}: another run took this manifest over while this one converted it; "
-                                      "its outputs are the same paths, the other run settles it")
-        files = _settle_failed_files(context, stats.get("failed_files", {}), files, tracking_table, alerts, manifest)
-        tracking_table.settle_files(files, "completed", manifest, completed_by=context.run.run_id, engine=engine)
-        untagged = mark_ingested(client, files)
-        if untagged:
-            context.log.warning(f"{manifest}: {len(untagged)} landing file(s) not tagged as ingested (they will not "
-                                f"expire by lifecycle): {untagged[:5]}")
-        tracking_table.record_breaker_success(breaker_mark)
-        mb_per_s = stats["bytes_in"] / 1024 / 1024 / duration
-        record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
-        context.log.info(f"{manifest}: {stats['rows_out']} rows from {stats['files']} files in {duration:.1f} s ({mb_per_s:.1f} MB/s)")
-        ledger_ok = stats["rows_in"] == stats["rows_out"] + stats["rejected"]
-        return MaterializeResult(
-            metadata={
-                "engine": engine,
-                "files": stats["files"],
-                "input_bytes": stats["bytes_in"],
-                "rows_in": stats["rows_in"],
-                "rows_out": stats["rows_out"],
-                "rejected_lines": stats["rejected"],
-                "output_paths": MetadataValue.json(stats["output_paths"]),
-                "output_prefix": MetadataValue.url(f"s3://{names.parquet_output_bucket}/{output_prefix(manifest)}"),
-                "rejects_path": MetadataValue.url(stats["rejects_path"] or f"s3://{names.parquet_output_bucket}/{rejects_key(manifest)} (none)"),
-                "duration_s": round(duration, 3),
-                "mb_per_s": round(mb_per_s, 2),
-                "excluded_files": MetadataValue.json(document.get("excluded_files", [])),
-                "failed_files": MetadataValue.json(stats.get("failed_files", {})),
-                "schema": MetadataValue.table_schema(TableSchema(columns=[TableColumn(c["name"], c["type"]) for c in stats["schema"]])),
-            },
-            check_results=[AssetCheckResult(
-                check_name="exactly_once_ledger", passed=ledger_ok,
-                metadata={"rows_in": stats["rows_in"], "rows_out": stats["rows_out"], "rejected": stats["rejected"]},
-            )],
-        )
+            except Exception as exc:
+                record_manifest_failure(context.log, context.run.run_id, manifest, files, f"{type(exc).__name__}: {exc}",
+                                        tracking_table, alerts, metrics_table, time.time() - started, settings)
+                raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
+            fault_point("ndjson.outputs_written")
+            duration = max(time.time() - started, 1e-6)
+            # the files the engine could not convert are failed before the MANIFEST completes: a
+            # run killed in between leaves it processing (re-run), never completed with files the
+            # reaper would then complete without their rows
+            files = _settle_failed_files(context, stats.get("failed_files", {}), files, tracking_table, alerts, manifest)
+            if tracking_table.complete_manifest(manifest, context.run.run_id, rows_in=stats["rows_in"], rows_out=stats["rows_out"],
+                                                rejected=stats["rejected"], output_paths=stats["output_paths"],
+                                                failed_files=sorted(stats.get("failed_files", {}))) is None:
+                raise Failure(description=f"{manifest}: another run took this manifest over while this one converted it; "
+                                          "its outputs are the same paths, the other run settles it")
+            tracking_table.settle_files(files, "completed", manifest, completed_by=context.run.run_id, engine=engine)
+            untagged = mark_ingested(client, files)
+            if untagged:
+                context.log.warning(f"{manifest}: {len(untagged)} landing file(s) not tagged as ingested (they will not "
+                                    f"expire by lifecycle): {untagged[:5]}")
+            tracking_table.record_breaker_success(breaker_mark)
+            mb_per_s = stats["bytes_in"] / 1024 / 1024 / duration
+            record_metrics(metrics_table, manifest, "completed", stats, duration, settings)
+            context.log.info(f"{manifest}: {stats['rows_out']} rows from {stats['files']} files in {duration:.1f} s ({mb_per_s:.1f} MB/s)")
+            ledger_ok = stats["rows_in"] == stats["rows_out"] + stats["rejected"]
+            return MaterializeResult(
+                metadata={
+                    "engine": engine,
+                    "files": stats["files"],
+                    "input_bytes": stats["bytes_in"],
+                    "rows_in": stats["rows_in"],
+                    "rows_out": stats["rows_out"],
+                    "rejected_lines": stats["rejected"],
+                    "output_paths": MetadataValue.json(stats["output_paths"]),
+                    "output_prefix": MetadataValue.url(f"s3://{names.parquet_output_bucket}/{output_prefix(manifest)}"),
+                    "rejects_path": MetadataValue.url(stats["rejects_path"] or f"s3://{names.parquet_output_bucket}/{rejects_key(manifest)} (none)"),
+                    "duration_s": round(duration, 3),
+                    "mb_per_s": round(mb_per_s, 2),
+                    "excluded_files": MetadataValue.json(document.get("excluded_files", [])),
+                    "failed_files": MetadataValue.json(stats.get("failed_files", {})),
+                    "schema": MetadataValue.table_schema(TableSchema(columns=[TableColumn(c["name"], c["type"]) for c in stats["schema"]])),
+                },
+                check_results=[AssetCheckResult(
+                    check_name="exactly_once_ledger", passed=ledger_ok,
+                    metadata={"rows_in": stats["rows_in"], "rows_out": stats["rows_out"], "rejected": stats["rejected"]},
+                )],
+            )
 
     return landing, ndjson_manifest, merged_parquet
 

@@ -18,7 +18,7 @@ Two sensors in the daemon find such manifests and apply one rule
   settled itself (a deterministic conversion error is recorded `failed` before the run
   ends) is settled, so it is never re-run automatically: the breaker has counted it.
 
-A re-run is a RunRequest for the same partition, run key `<manifest>#attempt-<n>`, made only
+A re-run is a RunRequest for the same partition, run key `<manifest>#rerun-of-<dead run id>` (tag `etl/attempt=<n>`), made only
 after a conditional write counted attempt n on the MANIFEST for that dead run
 (`FileTrackingTable.request_rerun`), so the two sensors, or two ticks, never both start it.
 `ndjson_manifest` resumes a claim cut short (it claims more while the MANIFEST is not
@@ -41,6 +41,7 @@ from dagster import (
 )
 
 from etl_platform.config import Settings
+from etl_platform.core.attempts import ATTEMPT_TAG
 from etl_platform.core.ingestion.recovery import GIVE_UP, RERUN, Decision, LatestRun, ManifestRecord, decide
 from etl_platform.liveness import fail_silent_run, run_verdict
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
@@ -50,8 +51,6 @@ from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.tracking import FileTrackingTable
 from etl_platform.run_heartbeat import last_heartbeat
-
-ATTEMPT_TAG = "ndjson/attempt"
 
 
 def latest_run(instance: Any, item: dict[str, Any], now: float, settings: Settings) -> tuple[LatestRun | None, dict]:
@@ -84,7 +83,9 @@ def recover_manifest(log: Any, instance: Any, item: dict[str, Any], tracking_tab
             return decision, None
         log.warning(f"{manifest}: re-run: {decision.reason}")
         kept = {k: tags[k] for k in (ENGINE_TAG,) if k in tags}  # an engine an operator forced stays forced
-        return decision, RunRequest(run_key=f"{manifest}#attempt-{seen + 1}", partition_key=manifest,
+        # keyed by the dead run, not the attempt number: a replay starts the count again, and
+        # the daemon silently skips a run key this sensor used before
+        return decision, RunRequest(run_key=f"{manifest}#rerun-of-{decision.dead_run}", partition_key=manifest,
                                     tags={**kept, ATTEMPT_TAG: str(seen + 1), "trigger": "recovery",
                                           "rerun_of": decision.dead_run})
     if decision.action == GIVE_UP:
@@ -113,11 +114,17 @@ def settle_stranded_files(log: Any, instance: Any, tracking_table: FileTrackingT
         if run is not None and run.verdict.worker_silent and fail_silent_run(instance, run.run_id, run.verdict):
             log.warning(f"{manifest}: reported run {run.run_id} failed: {run.verdict.reason}")
         files = [f for f in tracking_table.files_of_manifest(manifest) if f["status"].startswith("manifested#")]
+        # a completed MANIFEST lists the files its engine could not convert: those fail, never complete
+        unconverted = set(record.get("failed_files") or ())
+        count = tracking_table.settle_files([f for f in files if f["file_key"] in unconverted], "failed", manifest,
+                                            error="the engine could not convert it (see the manifest's run)")
         if record["status"] == "completed":
-            count = tracking_table.settle_files(files, "completed", manifest, completed_by=record.get("run_id", ""),
-                                                engine=record.get("engine", ""))
+            count += tracking_table.settle_files([f for f in files if f["file_key"] not in unconverted], "completed",
+                                                 manifest, completed_by=record.get("run_id", ""),
+                                                 engine=record.get("engine", ""))
         else:
-            count = tracking_table.settle_files(files, "failed", manifest, error=record.get("error"))
+            count += tracking_table.settle_files([f for f in files if f["file_key"] not in unconverted], "failed",
+                                                 manifest, error=record.get("error"))
         if count:
             moved[manifest] = count
     return moved

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from botocore.exceptions import ClientError
 from dagster import (
     AssetCheckResult, AssetCheckSeverity, AssetSelection, DefaultScheduleStatus, DefaultSensorStatus, MetadataValue,
     ScheduleDefinition, SensorEvaluationContext, SensorResult, asset_check, define_asset_job, sensor,
@@ -81,16 +82,31 @@ def untracked_files(s3: Any, tracking: FileTrackingTable, settings: Settings, no
         records = {i["file_key"]: i for i in tracking.query(
             key_condition="date_prefix = :d", values={":d": date_prefix}, consistent=True)}
         for obj in untracked_landing(objects, records, rules, now, window):
-            if _ingested(s3, bucket, obj):
+            try:
+                ingested = _ingested(s3, bucket, obj)
+            except Exception as exc:  # noqa: BLE001 - one object must not stop the pass; the next retries it
+                report.errors[obj.key] = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            if ingested is None:
+                continue  # deleted since the listing (by its producer, or quarantined): nothing to hand over
+            if ingested:
                 report.skipped_ingested.append(obj.key)
             else:
                 untracked.append(obj)
     return untracked
 
 
-def _ingested(s3: Any, bucket: str, obj: ListedObject) -> bool:
-    version = {"VersionId": obj.version_id} if obj.version_id not in ("", "null") else {}
-    tags = s3.get_object_tagging(Bucket=bucket, Key=obj.key, **version)["TagSet"]
+def _ingested(s3: Any, bucket: str, obj: ListedObject) -> bool | None:
+    """Whether a run tagged this version ingested; None if it is gone. Always by version id
+    ("null" included: a version written while versioning was suspended), so one permission,
+    s3:GetObjectVersionTagging, covers every case."""
+    version = {"VersionId": obj.version_id} if obj.version_id else {}
+    try:
+        tags = s3.get_object_tagging(Bucket=bucket, Key=obj.key, **version)["TagSet"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "NoSuchVersion", "404"):
+            return None
+        raise
     return INGESTED_TAG in tags
 
 
