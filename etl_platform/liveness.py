@@ -18,10 +18,15 @@ def run_verdict(instance: DagsterInstance, run_id: str | None, heartbeat_epoch: 
 
 
 def fail_silent_run(instance: DagsterInstance, run_id: str, verdict: Verdict) -> bool:
-    """Mark a STARTED run whose worker is dead as FAILURE (what run monitoring does for
-    launchers that can check their workers); True if this call ended it."""
+    """End a run whose worker is dead (what run monitoring does for launchers that can check
+    their workers): a STARTED one as FAILURE, a CANCELING one (cancelled, then its worker
+    died before it could stop) as CANCELED, so a cancellation stays one for the sensors,
+    which re-run failed runs, never cancelled ones. True if this call ended it."""
     run = instance.get_run_by_id(run_id)
     if run is None or run.status not in (DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING):
         return False
-    instance.report_run_failed(run, message=f"reaped: {verdict.reason}")
+    if run.status == DagsterRunStatus.CANCELING:
+        instance.report_run_canceled(run, message=f"reaped: {verdict.reason}")
+    else:
+        instance.report_run_failed(run, message=f"reaped: {verdict.reason}")
     return True

@@ -52,19 +52,12 @@ def run_liveness(instance: DagsterInstance, run_id: str | None, now: float, time
 
 
 def end_silent_runs(instance: DagsterInstance, job_name: str, now: float, timeout: float) -> list[tuple[str, Verdict]]:
-    """End every STARTED or CANCELING run of `job_name` silent for longer than `timeout`:
-    a STARTED one as FAILURE, a CANCELING one (cancelled, then its worker died before it
-    could stop) as CANCELED, so that a cancellation stays a cancellation for the sensors
-    (pipeline C re-runs failed runs, never cancelled ones). The runs ended, with why."""
+    """End every STARTED or CANCELING run of `job_name` silent for longer than `timeout`
+    (`fail_silent_run`); the runs ended, with why."""
     ended = []
     for run in instance.get_runs(RunsFilter(job_name=job_name,
                                             statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING])):
         verdict = run_verdict(instance, run.run_id, last_heartbeat(run), now, timeout)
-        if not verdict.worker_silent:
-            continue
-        if run.status == DagsterRunStatus.CANCELING:
-            instance.report_run_canceled(run, message=f"reaped: {verdict.reason}")
-        elif not fail_silent_run(instance, run.run_id, verdict):
-            continue
-        ended.append((run.run_id, verdict))
+        if verdict.worker_silent and fail_silent_run(instance, run.run_id, verdict):
+            ended.append((run.run_id, verdict))
     return ended
