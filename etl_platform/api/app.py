@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from etl_platform.api import models
 from etl_platform.api.launcher import LaunchError, RunLauncher, launcher_for
 from etl_platform.resources.job_files import JobFiles
-from etl_platform.resources.jobs_table import INPUT_VERSION
+from etl_platform.resources.jobs_table import INPUT_VERSION, LAUNCH_RUN_ID
 from etl_platform.config import Settings
 from etl_platform.core.job_listing import job_view, newest_first
 from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, new_job_id, parquet_stream_problem, sanitise_file_name
@@ -173,5 +173,5 @@ def _described(view: dict[str, Any]) -> str:
 def _launch_refused(job: dict[str, Any]) -> str:
     if job.get("status") in (RUNNING, COMPLETED) or not job.get("launchRequestedAt"):
         return f"job {job['jobId']} is {job.get('status')}"
-    run = f"Dagster run {job['launchRunId']}" if job.get("launchRunId") else "a run"
+    run = f"Dagster run {job[LAUNCH_RUN_ID]}" if job.get(LAUNCH_RUN_ID) else "a run"
     return f"job {job['jobId']} is {job.get('status')}: {run} triggered at {job['launchRequestedAt']} has not started it yet"

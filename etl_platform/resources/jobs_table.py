@@ -28,6 +28,7 @@ LAUNCH_CLAIM_SECONDS = 600
 LAUNCH_CLAIM = "launchRequestedAt"
 INPUT_VERSION = "inputVersionId"
 RUN_ID = "runId"  # the Dagster run that moved the job RUNNING
+LAUNCH_RUN_ID = "launchRunId"  # the Dagster run a trigger launched, before it moves the job RUNNING
 
 
 class JobsTable(DynamoTable):
@@ -59,7 +60,7 @@ class JobsTable(DynamoTable):
         the job, or None if refused."""
         now = time.time() if now is None else now
         return self.update(
-            {KEY: job_id}, {LAUNCH_CLAIM: iso_utc(now, digits=3)}, remove=("launchRunId",),
+            {KEY: job_id}, {LAUNCH_CLAIM: iso_utc(now, digits=3)}, remove=(LAUNCH_RUN_ID,),
             condition="attribute_exists(#key) AND #status IN (:pending, :failed)"
                       " AND (attribute_not_exists(#launch) OR #launch < :expired)",
             names={"#key": KEY, "#status": "status", "#launch": LAUNCH_CLAIM},
@@ -67,7 +68,7 @@ class JobsTable(DynamoTable):
         )
 
     def record_launch(self, job_id: str, run_id: str) -> None:
-        self.update({KEY: job_id}, {"launchRunId": run_id}, condition="attribute_exists(#key)", names={"#key": KEY})
+        self.update({KEY: job_id}, {LAUNCH_RUN_ID: run_id}, condition="attribute_exists(#key)", names={"#key": KEY})
 
     def release_launch(self, job_id: str, requested_at: str) -> None:
         """Drop our launch claim after Dagster refused the run, so the job can be triggered again."""
@@ -86,8 +87,9 @@ class JobsTable(DynamoTable):
         return self.update(
             {KEY: job_id}, {"status": FAILED, "updatedAt": now_iso(), "errorMessage": error[:MAX_ERROR_CHARS]},
             remove=(LAUNCH_CLAIM,),
-            condition="(#status = :running AND #run = :r) OR (#status = :pending AND launchRunId = :r)",
-            names={"#status": "status", "#run": RUN_ID}, values={":running": RUNNING, ":pending": PENDING, ":r": run_id},
+            condition="(#status = :running AND #run = :r) OR (#status = :pending AND #launch = :r)",
+            names={"#status": "status", "#run": RUN_ID, "#launch": LAUNCH_RUN_ID},
+            values={":running": RUNNING, ":pending": PENDING, ":r": run_id},
         )
 
     def mark_completed(self, job_id: str, *, processing_time: float, output_key: str) -> dict[str, Any] | None:

@@ -30,10 +30,8 @@ from dagster import DagsterInstance, DefaultSensorStatus, SensorEvaluationContex
 from etl_platform.config import RecoverySettings, Settings
 from etl_platform.core.parquet_jobs import PENDING, RUNNING
 from etl_platform.core.timestamps import iso_utc
-from etl_platform.resources.jobs_table import LAUNCH_CLAIM, RUN_ID, JobsTable
+from etl_platform.resources.jobs_table import LAUNCH_CLAIM, LAUNCH_RUN_ID, RUN_ID, JobsTable
 from etl_platform.run_heartbeat import end_silent_runs, run_liveness
-
-LAUNCH_RUN_ID = "launchRunId"
 
 
 def reap(instance: DagsterInstance, jobs_table: JobsTable, job_name: str, recovery: RecoverySettings,
