@@ -81,12 +81,13 @@ def _variant(rng: random.Random) -> dict:
     }
 
 
-def write_file(path: str, file_idx: int) -> int:
+def write_file(path: str, file_idx: int, target_bytes: int = TARGET_FILE_BYTES) -> int:
     rng = random.Random(1_000_003 * file_idx + 17)
     variant = _variant(rng)
     parts, size, i = [], 0, 0
-    bad_at = rng.randint(50, 1500) if file_idx % 100 == 7 else -1  # ~1% of files: one bad line
-    while size < TARGET_FILE_BYTES:
+    lines = max(2, target_bytes // 1700)  # records are ~1.7 KB
+    bad_at = rng.randint(min(50, lines - 1), min(1500, lines - 1)) if file_idx % 100 == 7 else -1  # ~1% of files: one bad line
+    while size < target_bytes:
         if i == bad_at:
             line = b'{"event_id": "truncated-' + str(file_idx).encode() + b'", "user": {"id": 1'
         else:
