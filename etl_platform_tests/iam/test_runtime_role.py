@@ -107,7 +107,7 @@ def test_pipeline_a_api_and_sensor_under_the_runtime_role(admin, runtime):
     result = launcher.job.execute_in_process(
         instance=instance, partition_key=run_request.partition_key, tags=run_request.tags, raise_on_error=False)
     assert result.success
-    assert platform_resources(runtime)["jobs_table"].get_job(run_request.partition_key)["status"] == "COMPLETED"
+    assert platform_resources(runtime)["jobs_table"].get_job(run_request.tags["job_id"])["status"] == "COMPLETED"
 
 
 def test_pipeline_b_sensor_runs_alerts_and_operations_under_the_runtime_role(admin, runtime):
