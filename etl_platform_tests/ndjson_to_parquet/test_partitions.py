@@ -7,12 +7,14 @@ input (quarantined by the validator), not left to fail the sensor's tick in Dags
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from dagster import AssetKey, DagsterEventType
 
 from etl_platform.config import Settings
 from etl_platform.core.partition_days import FIRST_DAY, day_error
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME
 from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
+from etl_platform_tests.helpers import PROJECT_ROOT
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, manifest_id_of, records, scaled
 
 DAY = "2026-06-11"
@@ -81,9 +83,51 @@ def test_a_file_dated_outside_the_partitioned_days_is_quarantined_not_run(aws):
     for day, name in ((far, "future.ndjson"), ("2019-12-31", "past.ndjson")):
         record = pipeline.tracking.file(day, name)
         assert record["status"] == "quarantined" and "outside the days the platform partitions" in record["reason"]
+        # what Dagster would refuse: a run request for it would fail the whole sensor tick
+        assert not pipeline.defs.resolve_job_def(JOB_NAME).partitions_def.has_partition_key(day)
 
 
 def test_day_error_bounds():
     now = datetime(2026, 12, 2, 23, 0, tzinfo=timezone.utc).timestamp()
     assert day_error("2026-12-03", now) is None and day_error(FIRST_DAY, now) is None
     assert day_error("2026-12-04", now) and day_error("2019-12-31", now) and day_error("2026-13-01", now)
+
+
+LAUNCH = """
+mutation($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) { __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } }
+}"""
+REEXECUTE = """
+mutation($reexecutionParams: ReexecutionParams!) {
+  launchPipelineReexecution(reexecutionParams: $reexecutionParams) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  }
+}"""
+
+
+@pytest.mark.e2e
+def test_re_executing_a_failed_run_as_the_ui_does_keeps_its_manifest():
+    """The UI's "Re-execute" sends `launchPipelineReexecution` with only the parent run id and
+    the strategy (webserver bundle, Dagster 1.13); the new run must name the same manifest, or
+    a one-click replay would fail for want of its tag. Run against the code location as the
+    webserver loads it; the queued runs are never launched (no daemon)."""
+    from dagster._core.test_utils import instance_for_test
+    from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql, infer_job_selector
+
+    manifest = "batch-0003-20260611-101500"
+    coordinator = {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"}
+    with instance_for_test(overrides={"run_coordinator": coordinator}) as instance, \
+            define_out_of_process_context(str(PROJECT_ROOT / "etl_platform" / "definitions.py"), "defs", instance) as ui:
+        params = {"selector": infer_job_selector(ui, JOB_NAME), "executionMetadata": {"tags": [
+            {"key": "dagster/partition", "value": DAY}, {"key": MANIFEST_TAG, "value": manifest}]}}
+        launched = execute_dagster_graphql(ui, LAUNCH, {"executionParams": params}).data["launchRun"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        parent = instance.get_run_by_id(launched["run"]["runId"])
+        instance.report_run_failed(parent)
+
+        again = execute_dagster_graphql(ui, REEXECUTE, {"reexecutionParams": {
+            "parentRunId": parent.run_id, "strategy": "ALL_STEPS"}}).data["launchPipelineReexecution"]
+        assert again["__typename"] == "LaunchRunSuccess", again
+        child = instance.get_run_by_id(again["run"]["runId"])
+        assert child.parent_run_id == parent.run_id
+        assert (child.tags[MANIFEST_TAG], child.tags["dagster/partition"]) == (manifest, DAY)
