@@ -13,7 +13,8 @@ core/partition_pruning.py picks: files not uploaded for `profiling.partition_ret
 or gone from the upload prefix, keeping those whose profile is `error` while their upload
 remains and those with a run in flight, and at most `profiling.max_file_partitions` in all.
 A pruned file's item, summary and run history stay; uploading it again adds its partition
-back (the upload sensor), and so does `dagster instance ... add` before a materialization.
+back (the upload sensor). Each pass lists the upload prefix once (as the reconciliation
+does) and reads the metadata items of past-retention files only (BatchGetItem, 100 a call).
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from etl_platform.config import Settings
 from etl_platform.core.partition_pruning import PruneRules, partitions_to_prune
 from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
+from etl_platform.pipelines.csv_profile.settlement import PARTITION_TAG
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.file_metadata import FileMetadataTable
 from etl_platform.resources.s3_listing import list_objects
 
 PRUNE_INTERVAL_SECONDS = 3600
 MAX_DELETES_PER_TICK = 1000
-PARTITION_TAG = "dagster/partition"
 
 
 def build_partition_pruner(settings: Settings, job):
