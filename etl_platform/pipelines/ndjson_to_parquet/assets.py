@@ -1,11 +1,12 @@
 """Pipeline B in Dagster: landing files (external) -> ndjson_manifest -> merged_parquet.
 
-Both assets are partitioned by date (partitions.py), the manifest named by the run tag. `ndjson_manifest` claims the files atomically
+Both assets are partitioned by the manifest's date, the manifest named by a run tag
+(partitions.py). `ndjson_manifest` claims the files atomically
 (or, on a re-run, reuses exactly the files it claimed before) and writes the manifest JSON;
 `merged_parquet` is seed 003's Step Functions flow: MANIFEST processing -> engine ->
 MANIFEST completed -> files completed#N, or on failure MANIFEST failed, files failed#N,
-an SNS alert, and the circuit breaker counts it. Re-materializing a failed partition (UI
-or `etl-platform ingest replay`) converts the same files again and overwrites the same
+an SNS alert, and the circuit breaker counts it. Running a failed manifest again (the UI's
+re-execute, or `etl-platform ingest replay`) converts the same files again and overwrites the same
 output paths, so nothing is duplicated. A file overwritten since its claim is left out
 of the manifest with the reason (see sources.py), not allowed to fail it for ever.
 """
