@@ -131,3 +131,24 @@ def test_re_executing_a_failed_run_as_the_ui_does_keeps_its_manifest():
         child = instance.get_run_by_id(again["run"]["runId"])
         assert child.parent_run_id == parent.run_id
         assert (child.tags[MANIFEST_TAG], child.tags["dagster/partition"]) == (manifest, DAY)
+
+
+def test_runs_from_before_daily_partitions_are_still_found_by_their_manifest():
+    """Upgrading an instance: a run started under the old scheme (its partition key was the
+    manifest id, no manifest tag) is still the manifest's run for the reaper and the
+    failure/cancel sensors, so a live old run is never taken for a missing one."""
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.test_utils import create_run_for_test
+
+    from etl_platform.pipelines.ndjson_to_parquet.partitions import manifest_of_run
+    from etl_platform.pipelines.ndjson_to_parquet.reaper import latest_run
+
+    old = "batch-0001-20260610-120000"
+    assert manifest_of_run({"dagster/partition": old}) == old
+    assert manifest_of_run({"dagster/partition": DAY}) is None and manifest_of_run({}) is None
+    assert manifest_of_run({"dagster/partition": DAY, MANIFEST_TAG: old}) == old
+    instance = DagsterInstance.ephemeral()
+    run = create_run_for_test(instance, job_name=JOB_NAME, status=DagsterRunStatus.STARTED,
+                              tags={"dagster/partition": old})
+    found, _ = latest_run(instance, {"manifest_id": old}, 0.0, Settings())
+    assert found is not None and found.run_id == run.run_id
