@@ -210,6 +210,10 @@ class ProfilingSettings:
     invalid_error_pct: float = 5.0
     drift_null_rate_points: float = 10.0
     drift_mean_relative: float = 0.25
+    # per-file partitions (pipelines/csv_profile/pruning.py): pruned after this many days
+    # without an upload, and never more than this many kept (SQLite fails near 36k)
+    partition_retention_days: int = 30
+    max_file_partitions: int = 30_000
 
 
 # Per-env values of seed 002's table; everything else is the same in dev and prod.

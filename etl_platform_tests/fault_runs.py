@@ -23,6 +23,8 @@ from dagster import (
 
 from etl_platform.config import RecoverySettings, Settings
 from etl_platform.faults import ENV as FAULT_ENV
+from etl_platform.pipelines.parquet_to_json import JOB_NAME as PARQUET_JOB
+from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG
 from etl_platform.resources import platform_resources
 from etl_platform_tests.helpers import PROJECT_ROOT, cli_env
 
@@ -36,15 +38,16 @@ from etl_platform.config import Settings
 from etl_platform.local.devstack import dagster_instance
 from etl_platform.pipelines.in_process import execute_partition, resolve_job
 
-pipeline, partition_key, tags = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+pipeline, unit, tags = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 settings = Settings.from_env()
-if pipeline == "parquet_to_json":
+if pipeline == "parquet_to_json":  # a job: today's partition, the job id as tag
     from etl_platform.pipelines.parquet_to_json import JOB_NAME as job_name, parquet_to_json_definitions as build
-    from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions as partitions
-else:
+    from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG, parquet_jobs_partitions as partitions, run_day
+    partition_key, tags = run_day(), {**tags, JOB_TAG: unit}
+else:  # a file: its name is the partition
     from etl_platform.pipelines.csv_profile import csv_profile_definitions as build
     from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions as partitions
-    job_name = "csv_profile_job"
+    job_name, partition_key = "csv_profile_job", unit
 job = resolve_job(settings, build(settings), job_name)
 sys.exit(0 if execute_partition(job, dagster_instance(settings), partitions, partition_key, tags) else 1)
 """
@@ -62,17 +65,18 @@ def worker_env(settings: Settings, dagster_home: Path, fault: str | None = None)
     return env
 
 
-def start_worker(settings: Settings, dagster_home: Path, pipeline: str, partition_key: str,
+def start_worker(settings: Settings, dagster_home: Path, pipeline: str, unit: str,
                  tags: dict[str, str] | None = None, fault: str | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", RUN_PARTITION, pipeline, partition_key, json.dumps(tags or {})],
+    """Run the unit of work (A: a job id, C: a file name) in a worker process."""
+    return subprocess.Popen([sys.executable, "-c", RUN_PARTITION, pipeline, unit, json.dumps(tags or {})],
                             env=worker_env(settings, dagster_home, fault), cwd=PROJECT_ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def run_worker(settings: Settings, dagster_home: Path, pipeline: str, partition_key: str,
+def run_worker(settings: Settings, dagster_home: Path, pipeline: str, unit: str,
                tags: dict[str, str] | None = None, fault: str | None = None) -> int:
-    """Run the partition to its end (or its death); the process's return code."""
-    process = start_worker(settings, dagster_home, pipeline, partition_key, tags, fault)
+    """Run the unit of work to its end (or its death); the process's return code."""
+    process = start_worker(settings, dagster_home, pipeline, unit, tags, fault)
     output, _ = process.communicate(timeout=300)
     if process.returncode not in (0, -signal.SIGKILL):
         print(output.decode(errors="replace")[-5000:])
@@ -115,8 +119,10 @@ def wait_for_exit(pid: int, timeout: float = 120.0) -> None:
     wait_until(gone, timeout, f"exit of process {pid}")
 
 
-def only_run(instance: DagsterInstance, job_name: str, partition_key: str):
-    runs = instance.get_runs(RunsFilter(job_name=job_name, tags={"dagster/partition": partition_key}))
+def only_run(instance: DagsterInstance, job_name: str, unit: str):
+    """The one run of a job id (A, by its tag) or a file name (C, its partition)."""
+    tag = JOB_TAG if job_name == PARQUET_JOB else "dagster/partition"
+    runs = instance.get_runs(RunsFilter(job_name=job_name, tags={tag: unit}))
     assert len(runs) == 1, [r.run_id for r in runs]
     return runs[0]
 

@@ -41,11 +41,11 @@ def wait_for_http(url: str, timeout: float = 120.0) -> bytes:
 
 
 def tick_sensor(defs, instance, sensor_name: str, resource_keys: tuple[str, ...], cursor: str | None = None):
-    """One evaluation of an upload sensor, with the dynamic partitions it asks for added;
-    a SkipReason comes back as no run requests and the same cursor."""
+    """One evaluation of a sensor, with the dynamic partitions it asks for added or deleted,
+    as the daemon does; a SkipReason comes back as no run requests and the same cursor."""
     from types import SimpleNamespace
 
-    from dagster import build_sensor_context
+    from dagster import DeleteDynamicPartitionsRequest, build_sensor_context
 
     sensor = defs.resolve_sensor_def(sensor_name)
     resources = {key: defs.resources[key] for key in resource_keys}
@@ -54,7 +54,11 @@ def tick_sensor(defs, instance, sensor_name: str, resource_keys: tuple[str, ...]
     if not hasattr(result, "run_requests"):
         return SimpleNamespace(run_requests=[], cursor=cursor)
     for request in result.dynamic_partitions_requests or []:
-        instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        if isinstance(request, DeleteDynamicPartitionsRequest):
+            for key in request.partition_keys:
+                instance.delete_dynamic_partition(request.partitions_def_name, key)
+        else:
+            instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
     return result
 
 

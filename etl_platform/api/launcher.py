@@ -18,19 +18,11 @@ import httpx
 from etl_platform.config import Settings
 from etl_platform.pipelines.in_process import execute_partition, resolve_job
 from etl_platform.pipelines.parquet_to_json import JOB_NAME
-from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
+from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG, parquet_jobs_partitions, run_day
 
 CODE_LOCATION = "etl_platform"  # pyproject's [tool.dagster] code_location_name
 REPOSITORY = "__repository__"  # the repository name Dagster gives a module's `defs`
 log = logging.getLogger(__name__)
-
-ADD_PARTITION = """
-mutation($selector: RepositorySelector!, $name: String!, $key: String!) {
-  addDynamicPartition(repositorySelector: $selector, partitionsDefName: $name, partitionKey: $key) {
-    __typename
-    ... on Error { message }
-  }
-}"""
 
 LAUNCH_RUN = """
 mutation($params: ExecutionParams!) {
@@ -68,14 +60,10 @@ class GraphQLLauncher:
 
     def launch(self, job_id: str) -> str:
         selector = {"repositoryLocationName": CODE_LOCATION, "repositoryName": REPOSITORY}
-        added = self._call(ADD_PARTITION, {"selector": selector, "name": parquet_jobs_partitions.name, "key": job_id},
-                           "addDynamicPartition")
-        if added["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
-            raise LaunchError(f"could not add partition {job_id}: {added.get('message', added['__typename'])}")
         params = {
             "selector": {**selector, "jobName": JOB_NAME},
-            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": job_id},
-                                           {"key": "job_id", "value": job_id}, {"key": "launched_by", "value": "api"}]},
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": run_day()},
+                                           {"key": JOB_TAG, "value": job_id}, {"key": "launched_by", "value": "api"}]},
             "runConfigData": {},
         }
         launched = self._call(LAUNCH_RUN, {"params": params}, "launchRun")
@@ -102,8 +90,8 @@ class InProcessLauncher:
 
     def _execute(self, job_id: str, run_id: str) -> None:
         try:
-            execute_partition(self.job, self.instance, parquet_jobs_partitions, job_id,
-                              {"job_id": job_id, "launched_by": "api"}, run_id=run_id)
+            execute_partition(self.job, self.instance, parquet_jobs_partitions, run_day(),
+                              {JOB_TAG: job_id, "launched_by": "api"}, run_id=run_id)
         except Exception:  # the asset records job failures itself; this is Dagster failing around it
             log.exception("run %s of job %s could not execute", run_id, job_id)
 

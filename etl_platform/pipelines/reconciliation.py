@@ -51,10 +51,10 @@ def reconciliation_events(landing: str, *, listed: int, recovered: list[str], **
     ]
 
 
-def recovery_runs(context: Any, landing: str, partitions: DynamicPartitionsDefinition, requests: list[RunRequest],
+def recovery_runs(context: Any, landing: str, partitions: DynamicPartitionsDefinition | None, requests: list[RunRequest],
                   *, listed: int, untracked: int, what: str) -> SensorResult:
     """A reconciliation sensor's answer when it hands objects over as runs (A and C): the
-    run requests (each `s3_key` tagged) with their partitions, and the pass as events;
+    run requests (each `s3_key` tagged) with their dynamic `partitions` if any, and the pass as events;
     `untracked` counts the objects it found, some left to runs already holding them."""
     recovered = [r.tags["s3_key"] for r in requests]
     if recovered:
@@ -62,7 +62,7 @@ def recovery_runs(context: Any, landing: str, partitions: DynamicPartitionsDefin
     return SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[partitions.build_add_request(
-            sorted({r.partition_key for r in requests}))] if requests else [],
+            sorted({r.partition_key for r in requests}))] if requests and partitions else [],
         asset_events=reconciliation_events(landing, listed=listed, recovered=recovered,
                                            in_flight=untracked - len(requests)),
     )

@@ -16,7 +16,7 @@ import pytest
 
 from etl_platform_tests.conftest import lagged_reads
 from etl_platform_tests.ndjson_to_parquet import test_end_to_end, test_exactly_once, test_pipeline_arrow
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +46,6 @@ def test_the_sensor_mints_no_manifest_from_a_stale_pending_listing(aws):
         assert pipeline.tick().run_requests == []  # tracked, but the GSI does not show them yet
         time.sleep(lag + 0.5)
         [request] = pipeline.tick().run_requests  # 6 pending: one full manifest of 5
-        assert pipeline.run(request.partition_key).success
+        assert pipeline.run(manifest_id_of(request)).success
         assert pipeline.tick().run_requests == []  # 1 file really pending; the lagged GSI still says 6
     assert len(pipeline.output_rows("2026-02-02")) == 10

@@ -44,7 +44,7 @@ def test_hostile_parquet_dropped_in_incoming(aws):
     for request in tick.run_requests:
         job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags,
                                raise_on_error=False)
-        jobs[request.tags["s3_key"]] = table.get_job(request.partition_key)
+        jobs[request.tags["s3_key"]] = table.get_job(request.tags["job_id"])
 
     def observed(item: dict) -> tuple[str, str]:
         if item["status"] == "FAILED":

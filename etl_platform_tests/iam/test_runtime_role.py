@@ -34,7 +34,7 @@ from etl_platform.pipelines.parquet_to_json import JOB_NAME as PARQUET_JOB, parq
 from etl_platform.resources import platform_resources
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform_tests.helpers import tick_sensor
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 pytestmark = pytest.mark.e2e
 
@@ -107,7 +107,7 @@ def test_pipeline_a_api_and_sensor_under_the_runtime_role(admin, runtime):
     result = launcher.job.execute_in_process(
         instance=instance, partition_key=run_request.partition_key, tags=run_request.tags, raise_on_error=False)
     assert result.success
-    assert platform_resources(runtime)["jobs_table"].get_job(run_request.partition_key)["status"] == "COMPLETED"
+    assert platform_resources(runtime)["jobs_table"].get_job(run_request.tags["job_id"])["status"] == "COMPLETED"
 
 
 def test_pipeline_b_sensor_runs_alerts_and_operations_under_the_runtime_role(admin, runtime):
@@ -128,10 +128,10 @@ def test_pipeline_b_sensor_runs_alerts_and_operations_under_the_runtime_role(adm
     for obj in producer.list_objects_v2(Bucket=output).get("Contents", []):
         producer.delete_object(Bucket=output, Key=obj["Key"])
     producer.delete_bucket(Bucket=output)
-    assert not pipeline.run(request.partition_key).success
+    assert not pipeline.run(manifest_id_of(request)).success
     inbox = client_for(admin, "sqs").get_queue_url(QueueName=admin.names.alerts_inbox_queue)["QueueUrl"]
     alerts = client_for(admin, "sqs").receive_message(QueueUrl=inbox, WaitTimeSeconds=1).get("Messages", [])
-    assert any(request.partition_key in m["Body"] for m in alerts)
+    assert any(manifest_id_of(request) in m["Body"] for m in alerts)
 
     # The operator commands' work (`etl-platform ingest ...`), in-process under the same role.
     report = operations.status(runtime, time.time())
@@ -139,7 +139,7 @@ def test_pipeline_b_sensor_runs_alerts_and_operations_under_the_runtime_role(adm
     operations.reset_breaker(runtime)
     assert platform_resources(runtime)["tracking_table"].breaker().consecutive_failures == 0
     provision(admin)  # the operator fixes the account
-    assert operations.replay(runtime, request.partition_key, DagsterInstance.ephemeral())
+    assert operations.replay(runtime, manifest_id_of(request), DagsterInstance.ephemeral())
     dlq = client_for(admin, "sqs").get_queue_url(QueueName=admin.names.file_events_dlq)["QueueUrl"]
     client_for(admin, "sqs").send_message(QueueUrl=dlq, MessageBody='{"Records": []}')
     assert operations.redrive_dead_letters(runtime) == 1
@@ -154,8 +154,8 @@ def test_pipeline_b_glue_path_starts_runs_under_the_runtime_role(admin, runtime)
     pipeline = Pipeline(scaled(runtime, manifest_max_files=1), glue=aws_glue)
     pipeline.land("2026-06-03", "g.ndjson", records("g", 3))
     [request] = pipeline.tick().run_requests
-    assert not pipeline.run(request.partition_key, tags={ENGINE_TAG: "spark"}).success
-    error = pipeline.tracking.manifest(request.partition_key)["error"]
+    assert not pipeline.run(manifest_id_of(request), tags={ENGINE_TAG: "spark"}).success
+    error = pipeline.tracking.manifest(manifest_id_of(request))["error"]
     assert "ended without reporting its result" in error, error  # not AccessDenied
     runs = client_for(admin, "glue").get_job_runs(JobName=admin.names.ndjson_glue_job)["JobRuns"]
     assert len(runs) == 1

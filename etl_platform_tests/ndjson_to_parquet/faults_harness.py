@@ -28,21 +28,21 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.faults import ENV as FAULT_ENV
-from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
 from etl_platform_tests.helpers import PROJECT_ROOT
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime, manifest_id_of
 
 CHILD = """
 import pickle, sys
 from dagster import DagsterInstance
 from etl_platform_tests.ndjson_to_parquet.faults_harness import child_pipeline
 with open(sys.argv[1], "rb") as f:
-    settings, action, spark, partition, tags = pickle.load(f)
+    settings, action, spark, manifest_id, tags = pickle.load(f)
 pipeline = child_pipeline(settings, spark, DagsterInstance.get())
 if action == "tick":
     pipeline.tick()
 else:
-    pipeline.run(partition, tags)
+    pipeline.run(manifest_id, tags)
 """
 KILLED = -signal.SIGKILL
 RECOVERY_RESOURCES = ("tracking_table", "alerts", "metrics_table")
@@ -77,12 +77,10 @@ class FaultyPipeline(Pipeline):
         self._used_run_keys: set[str] = set()
 
     # --- work in a child process ------------------------------------------------------
-    def start_child(self, action: str, fault: str | None, partition: str | None = None,
+    def start_child(self, action: str, fault: str | None, manifest_id: str | None = None,
                     tags: dict | None = None) -> subprocess.Popen:
-        if partition and not self.instance.has_dynamic_partition(ndjson_manifests_partitions.name, partition):
-            self.instance.add_dynamic_partitions(ndjson_manifests_partitions.name, [partition])
         args = self.home / f"child-{time.monotonic_ns()}.pickle"
-        args.write_bytes(pickle.dumps((self.settings, action, self.spark, partition, tags or {})))
+        args.write_bytes(pickle.dumps((self.settings, action, self.spark, manifest_id, tags or {})))
         env = {**os.environ, "DAGSTER_HOME": str(self.home),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
         env.pop(FAULT_ENV, None)
@@ -91,25 +89,25 @@ class FaultyPipeline(Pipeline):
         return subprocess.Popen([sys.executable, "-c", CHILD, str(args)], env=env, cwd=PROJECT_ROOT,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
-    def in_child(self, action: str, fault: str | None, partition: str | None = None, tags: dict | None = None) -> int:
-        """Run `action` ("tick", or "run" of `partition`) in a child process with the fault
+    def in_child(self, action: str, fault: str | None, manifest_id: str | None = None, tags: dict | None = None) -> int:
+        """Run `action` ("tick", or "run" of manifest `manifest_id`) in a child process with the fault
         point `fault`; its exit code (-9: the fault point killed it)."""
-        child = self.start_child(action, fault, partition, tags)
+        child = self.start_child(action, fault, manifest_id, tags)
         output, _ = child.communicate(timeout=600)
         if child.returncode == KILLED:
-            self.note_killed_run(partition)
+            self.note_killed_run(manifest_id)
         elif fault:
             sys.stdout.write(output.decode(errors="replace")[-4000:])  # why the fault point was never reached
         return child.returncode
 
-    def note_killed_run(self, partition: str | None) -> None:
-        if partition:
-            self.killed_runs.append(self.latest_run(partition).run_id)
+    def note_killed_run(self, manifest_id: str | None) -> None:
+        if manifest_id:
+            self.killed_runs.append(self.latest_run(manifest_id).run_id)
         # a dead worker is judged silent once its last beat is older than the timeout
         time.sleep(self.settings.recovery.silent_run_seconds + 0.5)
 
-    def latest_run(self, partition: str):
-        [run] = self.instance.get_runs(RunsFilter(tags={"dagster/partition": partition}), limit=1)
+    def latest_run(self, manifest_id: str):
+        [run] = self.instance.get_runs(RunsFilter(tags={MANIFEST_TAG: manifest_id}), limit=1)
         return run
 
     # --- the daemon's part ------------------------------------------------------------
@@ -118,8 +116,6 @@ class FaultyPipeline(Pipeline):
         resources = {k: self.defs.resources[k] for k in RECOVERY_RESOURCES}
         with build_sensor_context(instance=self.instance, resources=resources, definitions=self.defs) as context:
             result = sensor(context)
-        for request in result.dynamic_partitions_requests or []:
-            self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         return list(result.run_requests or [])
 
     def failure_sensor(self, run_id: str) -> list:
@@ -151,9 +147,9 @@ class FaultyPipeline(Pipeline):
                 self._used_run_keys.add(request.run_key)
                 requests.append(request)
                 if fault:
-                    assert self.in_child("run", fault, request.partition_key, request.tags) == KILLED
+                    assert self.in_child("run", fault, manifest_id_of(request), request.tags) == KILLED
                 else:
-                    self.run(request.partition_key, tags=request.tags)
+                    self.run(manifest_id_of(request), tags=request.tags)
         raise AssertionError(f"recovery did not settle within {max_rounds} rounds: {requests}")
 
     # --- what recovery must leave -----------------------------------------------------

@@ -14,7 +14,9 @@ from dagster import DagsterInstance, Definitions, build_sensor_context
 from etl_platform import glue_runtimes
 from etl_platform.config import Settings
 from etl_platform.infra_template import ResolvedTemplate
+from etl_platform.core.ingestion.manifests import date_of_manifest
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
+from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
 from etl_platform.resources import platform_resources
 from etl_platform.resources.glue import GlueJobRunner
 
@@ -70,9 +72,11 @@ class Pipeline:
         skip = result.skip_reason.skip_message if result.skip_reason else None
         return SimpleNamespace(run_requests=result.run_requests or [], skip_reason=skip)
 
-    def run(self, partition_key: str, tags: dict | None = None):
+    def run(self, manifest: str, tags: dict | None = None):
+        """Run `manifest` as its run request would: its date's partition, its id as run tag."""
         job = self.defs.resolve_job_def(JOB_NAME)
-        return job.execute_in_process(instance=self.instance, partition_key=partition_key, raise_on_error=False, tags=tags or {})
+        return job.execute_in_process(instance=self.instance, partition_key=date_of_manifest(manifest),
+                                      raise_on_error=False, tags={**(tags or {}), MANIFEST_TAG: manifest})
 
     def drain(self, max_ticks: int = 20, tags: dict | None = None) -> dict:
         """Tick and run until a tick requests nothing; {manifest: success}."""
@@ -82,7 +86,7 @@ class Pipeline:
             if not tick.run_requests:
                 return results
             for request in tick.run_requests:
-                results[request.partition_key] = self.run(request.partition_key, tags).success
+                results[manifest_id_of(request)] = self.run(manifest_id_of(request), tags).success
         raise AssertionError("the sensor kept requesting runs")
 
     def output_rows(self, date_prefix: str) -> list[dict]:
@@ -93,6 +97,11 @@ class Pipeline:
             body = self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
             rows += pq.read_table(io.BytesIO(body)).to_pylist()
         return rows
+
+
+def manifest_id_of(request) -> str:
+    """The manifest a run request is for (its run tag; the partition is its date)."""
+    return request.tags[MANIFEST_TAG]
 
 
 def records(prefix: str, count: int, seed: int = 0) -> list[dict]:

@@ -5,7 +5,7 @@ import subprocess
 
 from etl_platform.local.provision import provision
 from etl_platform_tests.helpers import VENV_BIN, cli_env
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 
 def _cli(aws, tmp_path, *args):
@@ -18,8 +18,8 @@ def _fail_one(pipeline, name):
     """A manifest whose run fails: the output bucket is missing (a misconfigured account)."""
     pipeline.land("2026-04-01", name, records(name, 4))
     [request] = pipeline.tick().run_requests
-    assert not pipeline.run(request.partition_key).success
-    return request.partition_key
+    assert not pipeline.run(manifest_id_of(request)).success
+    return manifest_id_of(request)
 
 
 def test_breaker_opens_after_k_failures_and_resets_by_cli(aws, tmp_path):
@@ -43,7 +43,7 @@ def test_breaker_opens_after_k_failures_and_resets_by_cli(aws, tmp_path):
     reset = _cli(aws, tmp_path, "reset-breaker")
     assert reset.returncode == 0 and "was 2 consecutive failures" in reset.stdout
     [request] = pipeline.tick().run_requests
-    assert pipeline.run(request.partition_key).success
+    assert pipeline.run(manifest_id_of(request)).success
 
     # Replay the first failed manifest from the CLI.
     replay = _cli(aws, tmp_path, "replay", first)

@@ -8,7 +8,7 @@ from threading import Barrier
 from etl_platform.pipelines.ndjson_to_parquet import operations
 from etl_platform.resources import platform_resources
 from etl_platform.resources.tracking import BREAKER_ITEM
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 WRITERS = 20
 THRESHOLD, COOLDOWN = 5, 3600
@@ -90,7 +90,7 @@ def test_bad_files_on_several_dates_do_not_trip_it_only_failed_manifests_count(a
         bad = pipeline.tracking.file(day, "f-1.ndjson")
         pipeline.s3.delete_object(Bucket=aws.names.ndjson_input_bucket, Key=f"landing/ndjson/{day}/f-1.ndjson",
                                   VersionId=bad["version_id"])
-    assert all(pipeline.run(r.partition_key).success for r in requests)
+    assert all(pipeline.run(manifest_id_of(r)).success for r in requests)
     assert sorted(f["date_prefix"] for f in pipeline.tracking.files_in_state("failed")) == days
     assert pipeline.tracking.breaker().consecutive_failures == 0
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime, local_runner_commands, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime, local_runner_commands, records, scaled, manifest_id_of
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,7 @@ def test_arrow_and_spark_engines_agree(aws, mode):
     for name, body in _drifting_files().items():
         pipeline.land("2026-05-01", name, [], body=body)
     [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
+    manifest = manifest_id_of(request)
 
     assert pipeline.run(manifest, tags={ENGINE_TAG: "arrow"}).success
     arrow_rows = _rows_by_id(pipeline.output_rows("2026-05-01"))

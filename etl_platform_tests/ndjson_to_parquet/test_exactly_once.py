@@ -7,7 +7,7 @@ import threading
 from etl_platform.core.ingestion.manifests import PendingFile
 from etl_platform.local.provision import provision
 from etl_platform.resources.sqs import SqsQueue
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 
 def test_duplicate_events_and_redeliveries_change_nothing(aws):
@@ -99,7 +99,7 @@ def test_failed_manifest_alerts_and_replays_without_duplicates(aws):
     for i in range(3):
         pipeline.land("2026-03-04", f"r-{i}.ndjson", records(f"r{i}", 6))
     [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
+    manifest = manifest_id_of(request)
     # The output bucket is gone (a misconfigured account): the run must fail cleanly.
     pipeline.s3.delete_bucket(Bucket=aws.names.parquet_output_bucket)
     assert not pipeline.run(manifest).success
@@ -115,7 +115,7 @@ def test_failed_manifest_alerts_and_replays_without_duplicates(aws):
     metrics = pipeline.resources["metrics_table"].get({"date_prefix": "2026-03-04", "manifest_id": manifest})
     assert metrics["status"] == "failed"
 
-    # Replay: the bucket is back (the operator re-applied the template); the same partition runs again.
+    # Replay: the bucket is back (the operator re-applied the template); the same manifest runs again.
     provision(aws)
     assert pipeline.run(manifest).success
     assert pipeline.run(manifest).success  # and once more: still no duplicates
@@ -175,7 +175,7 @@ def _claimed_manifest(pipeline, day, prefix):
     for i in range(3):
         pipeline.land(day, f"{prefix}-{i}.ndjson", records(f"{prefix}{i}", 5))
     [request] = pipeline.tick().run_requests
-    return request.partition_key
+    return manifest_id_of(request)
 
 
 def test_a_file_overwritten_after_its_claim_is_ingested_as_claimed(aws):

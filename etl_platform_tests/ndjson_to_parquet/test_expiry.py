@@ -5,7 +5,7 @@ stays replayable however old, and expiry never makes a file ingest twice."""
 import json
 
 from etl_platform.local.provision import provision
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 DAY = "2026-05-20"
 
@@ -21,7 +21,7 @@ def test_a_failed_manifest_older_than_30_days_is_still_replayable(aws, emulator_
     for i in range(3):
         pipeline.land(DAY, f"f-{i}.ndjson", records(f"f{i}", 4))
     [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
+    manifest = manifest_id_of(request)
     pipeline.s3.delete_bucket(Bucket=aws.names.parquet_output_bucket)
     assert not pipeline.run(manifest).success
 
@@ -42,14 +42,14 @@ def test_expiry_never_makes_a_file_ingest_twice(aws, emulator_clock):
     for i in range(2):
         pipeline.land(DAY, f"e-{i}.ndjson", records(f"e{i}", 3))
     [request] = pipeline.tick().run_requests
-    assert pipeline.run(request.partition_key).success
+    assert pipeline.run(manifest_id_of(request)).success
     ingested = pipeline.tracking.file(DAY, "e-0.ndjson")
     pipeline.land(DAY, "waiting.ndjson", records("w", 2))  # tracked, not yet in a manifest
     pipeline.tick()
 
     emulator_clock.advance(days=31)  # the records' 30 days; the landing version gets a delete marker
     emulator_clock.advance(days=2)   # and its noncurrent day passes
-    assert pipeline.tracking.file(DAY, "e-0.ndjson") is None and pipeline.tracking.manifest(request.partition_key) is None
+    assert pipeline.tracking.file(DAY, "e-0.ndjson") is None and pipeline.tracking.manifest(manifest_id_of(request)) is None
     assert _landing_versions(pipeline, "e-0.ndjson") == []  # the ingested file is gone from landing too
     assert pipeline.tracking.file(DAY, "waiting.ndjson")["status"].startswith("pending#")  # still waiting
     assert len(_landing_versions(pipeline, "waiting.ndjson")) == 1

@@ -25,7 +25,7 @@ from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env
 from etl_platform_tests.ndjson_to_parquet.faults_harness import KILLED, FaultyPipeline, recovering
-from etl_platform_tests.ndjson_to_parquet.harness import records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import records, scaled, manifest_id_of
 
 pytestmark = pytest.mark.e2e
 
@@ -47,8 +47,8 @@ def _landed(aws, tmp_path, files=FILES, spark=False, max_files=FILES, **recovery
 def _killed_run(pipeline, fault, tags=None):
     """Mint the manifest, run it in a child the fault point kills; the manifest id."""
     [request] = pipeline.tick().run_requests
-    assert pipeline.in_child("run", fault, request.partition_key, tags) == KILLED
-    return request.partition_key
+    assert pipeline.in_child("run", fault, manifest_id_of(request), tags) == KILLED
+    return manifest_id_of(request)
 
 
 def _statuses(pipeline, manifest):
@@ -64,7 +64,7 @@ def test_sigkill_mid_claim_resumes_the_claim(aws, tmp_path):
     assert _statuses(pipeline, manifest) == ["manifested"] * 2
 
     recovery = pipeline.recover()
-    assert [r.partition_key for r in recovery.requests] == [manifest]  # resumed, not a new manifest
+    assert [manifest_id_of(r) for r in recovery.requests] == [manifest]  # resumed, not a new manifest
     pipeline.assert_recovered(DATE, ids)
     assert len(pipeline.tracking.files_of_manifest(manifest)) == FILES
 
@@ -118,14 +118,14 @@ def test_sigkill_of_the_sensor_after_minting_before_its_run_requests(aws, tmp_pa
     time.sleep(1.5)
 
     recovery = pipeline.recover()
-    assert sorted(r.partition_key for r in recovery.requests) == sorted(m["manifest_id"] for m in minted)
+    assert sorted(manifest_id_of(r) for r in recovery.requests) == sorted(m["manifest_id"] for m in minted)
     pipeline.assert_recovered(DATE, ids)
 
 
 def test_sigkill_of_the_step_while_the_spark_glue_job_runs(aws, tmp_path):
     pipeline, ids = _landed(aws, tmp_path, spark=True, silent_run_seconds=3.0)
     [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
+    manifest = manifest_id_of(request)
     child = pipeline.start_child("run", None, manifest, {ENGINE_TAG: "spark"})
     try:
         driver = _wait_for_glue_driver(child.pid)
@@ -255,7 +255,7 @@ def test_sigkill_during_the_file_status_updates_of_a_manifest_with_a_file_the_en
         ids += [r["id"] for r in rows]
     pipeline.land(DATE, "vanishing.ndjson", records("gone", ROWS))
     [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
+    manifest = manifest_id_of(request)
     pipeline.s3.delete_object(Bucket=bucket, Key=f"landing/ndjson/{DATE}/vanishing.ndjson")
     assert pipeline.in_child("run", "ndjson.settle@1", manifest) == KILLED
 

@@ -13,7 +13,7 @@ import pytest
 
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.resources.sqs import SqsQueue
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime, records, scaled, manifest_id_of
 
 DAY = "2026-05-20"
 
@@ -30,7 +30,7 @@ def _manifest_with_a_vanished_file(pipeline) -> tuple[str, str, bytes]:
     assert not pipeline.tracking.file(DAY, "v-1.ndjson").get("version_id")  # claimed by ETag only
     body = pipeline.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     pipeline.s3.delete_object(Bucket=bucket, Key=key)
-    return request.partition_key, key, body
+    return manifest_id_of(request), key, body
 
 
 def _assert_only_the_vanished_file_failed(pipeline, manifest: str, aws) -> None:
@@ -77,11 +77,11 @@ def test_a_manifest_whose_every_file_fails_fails_as_a_whole(aws):
     key = pipeline.land(DAY, "only.ndjson", records("only", 5))
     [request] = pipeline.tick().run_requests
     pipeline.s3.delete_object(Bucket=bucket, Key=key)
-    assert not pipeline.run(request.partition_key).success
-    record = pipeline.tracking.manifest(request.partition_key)
+    assert not pipeline.run(manifest_id_of(request)).success
+    record = pipeline.tracking.manifest(manifest_id_of(request))
     assert record["status"] == "failed"
     assert record["error"].startswith("AllFilesFailed: all 1 file(s) failed: only.ndjson: NoSuchKey: ")
-    [only] = pipeline.tracking.files_of_manifest(request.partition_key)
+    [only] = pipeline.tracking.files_of_manifest(manifest_id_of(request))
     assert only["status"].startswith("failed#")
     assert pipeline.tracking.breaker().consecutive_failures == 1
 

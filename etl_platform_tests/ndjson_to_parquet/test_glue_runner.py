@@ -22,7 +22,7 @@ from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.resources import glue as glue_module
 from etl_platform.resources.glue import GlueJobRunner, built_runtime_pythons
 from etl_platform.resources import platform_resources
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, local_runner_commands, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, local_runner_commands, records, scaled, manifest_id_of
 
 
 @pytest.fixture
@@ -71,12 +71,12 @@ def test_aws_path_starts_the_glue_job_through_pipes(aws):
     pipeline = Pipeline(scaled(aws, manifest_max_files=1), glue=_runner(aws, mode="aws"))
     pipeline.land("2026-07-01", "g.ndjson", records("g", 3))
     [request] = pipeline.tick().run_requests
-    result = pipeline.run(request.partition_key, tags={ENGINE_TAG: "spark"})
+    result = pipeline.run(manifest_id_of(request), tags={ENGINE_TAG: "spark"})
     assert not result.success
-    assert "ended without reporting its result" in pipeline.tracking.manifest(request.partition_key)["error"]
+    assert "ended without reporting its result" in pipeline.tracking.manifest(manifest_id_of(request))["error"]
     runs = platform_resources(aws)["aws"].client("glue").get_job_runs(JobName=aws.names.ndjson_glue_job)["JobRuns"]
     arguments = runs[0]["Arguments"]
-    assert arguments["--manifest_path"].endswith(f"/{request.partition_key}.json")
+    assert arguments["--manifest_path"].endswith(f"/{manifest_id_of(request)}.json")
     assert "--dagster-pipes-context" in arguments and "--stage_locally" not in arguments
 
 

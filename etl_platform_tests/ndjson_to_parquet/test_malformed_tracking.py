@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 DATE = "2026-03-01"
 MALFORMED = {
@@ -37,14 +37,14 @@ def test_a_tick_skips_malformed_pending_items_and_plans_the_rest(aws, capfd):
 
     capfd.readouterr()
     tick = pipeline.tick()
-    assert [r.partition_key.split("-")[0] for r in tick.run_requests] == ["batch"], tick.skip_reason
+    assert [manifest_id_of(r).split("-")[0] for r in tick.run_requests] == ["batch"], tick.skip_reason
     # the tick's log (context.log: what the Dagster UI shows of the tick) names each one
     warnings = [line for line in capfd.readouterr().err.splitlines() if " - WARNING - " in line]
     for key, reason in REASONS.items():
         assert any(f"skipped tracking item {DATE}/{key}: malformed ({reason})" in w for w in warnings), (key, warnings)
 
     [request] = tick.run_requests
-    assert pipeline.run(request.partition_key).success
+    assert pipeline.run(manifest_id_of(request)).success
     assert sorted(r["id"] for r in pipeline.output_rows(DATE)) == sorted(expected)
     for key in MALFORMED:  # left as they were, for an operator to fix or delete
         assert pipeline.tracking.file(DATE, key)["status"] == MALFORMED[key]["status"]

@@ -12,7 +12,7 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform.resources.sqs import SqsQueue
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 
 
 class InterruptedGlue(GlueJobRunner):
@@ -26,7 +26,7 @@ def _interrupted_run(settings):
     for i in range(3):
         pipeline.land("2026-03-20", f"c-{i}.ndjson", records(f"c{i}", 4))
     [request] = pipeline.tick().run_requests
-    manifest = request.partition_key
+    manifest = manifest_id_of(request)
     result = pipeline.run(manifest, tags={ENGINE_TAG: "spark"})
     assert not result.success
     assert pipeline.tracking.manifest(manifest)["status"] == "processing"  # what the run left behind
@@ -49,12 +49,12 @@ def _evaluate_failure_sensor(pipeline, result):
 def test_an_interrupted_conversion_is_rerun_by_the_failure_sensor_once(aws):
     plain, pipeline, manifest, result = _interrupted_run(scaled(aws, manifest_max_files=3))
     [request] = _evaluate_failure_sensor(pipeline, result)
-    assert request.partition_key == manifest and request.tags["etl/attempt"] == "2"
+    assert manifest_id_of(request) == manifest and request.tags["etl/attempt"] == "2"
     assert _evaluate_failure_sensor(pipeline, result) == []  # a second evaluation starts nothing more
     assert pipeline.tracking.breaker().consecutive_failures == 0
 
     plain.instance = pipeline.instance
-    assert plain.run(request.partition_key, tags=request.tags).success
+    assert plain.run(manifest_id_of(request), tags=request.tags).success
     rows = plain.output_rows("2026-03-20")
     assert len(rows) == 12 and len({r["id"] for r in rows}) == 12
     assert pipeline.tracking.manifest(manifest)["status"] == "completed"

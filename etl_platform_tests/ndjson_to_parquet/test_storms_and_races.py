@@ -17,7 +17,7 @@ import pytest
 
 from etl_platform.core.ingestion.manifests import manifest_id
 from etl_platform.config import PROJECT_ROOT
-from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled, manifest_id_of
 from etl_platform_tests.ndjson_to_parquet.test_reconciliation import lose_events, reconcile, today
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +69,7 @@ def test_events_delivered_three_times_shuffled_across_ticks_with_overwrites_and_
         for body in storm[start:start + 9]:
             queue.send(body)
         for request in pipeline.tick().run_requests:  # runs between ticks, while events still arrive
-            ran[request.partition_key] = pipeline.run(request.partition_key).success
+            ran[manifest_id_of(request)] = pipeline.run(manifest_id_of(request)).success
         if n == 2:
             assert reconcile(pipeline)[0]["recovered"] == 2  # the files whose events were lost
     for manifest, success in pipeline.drain().items():
@@ -106,17 +106,18 @@ import json, os, pathlib, sys, time
 from dagster import DagsterInstance
 from etl_platform.config import Settings
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME
-from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.core.ingestion.manifests import date_of_manifest
+from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, scaled
 
 endpoint, state_dir, manifest, barrier = sys.argv[1:5]
 pipeline = Pipeline(scaled(Settings(endpoint_url=endpoint, state_dir=pathlib.Path(state_dir)), manifest_max_files=20))
-pipeline.instance.add_dynamic_partitions(ndjson_manifests_partitions.name, [manifest])
 job = pipeline.defs.resolve_job_def(JOB_NAME)
 pathlib.Path(barrier, f"ready-{manifest}").touch()
 while not pathlib.Path(barrier, "go").exists():
     time.sleep(0.005)
-result = job.execute_in_process(instance=pipeline.instance, partition_key=manifest, raise_on_error=False)
+result = job.execute_in_process(instance=pipeline.instance, partition_key=date_of_manifest(manifest),
+                              tags={MANIFEST_TAG: manifest}, raise_on_error=False)
 print(json.dumps({"manifest": manifest, "success": result.success}))
 """
 

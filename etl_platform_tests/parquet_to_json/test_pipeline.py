@@ -2,10 +2,11 @@
 
 import time
 
-from dagster import DagsterInstance, Definitions
+from dagster import AssetKey, DagsterInstance, Definitions
 
 from etl_platform.core.parquet_jobs import job_id_for_object
 from etl_platform.pipelines.parquet_to_json import JOB_NAME, parquet_to_json_definitions
+from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG, run_day
 from etl_platform.resources import platform_resources
 from etl_platform.resources.jobs_table import LAUNCH_CLAIM_SECONDS
 from etl_platform_tests.helpers import tick_sensor
@@ -97,13 +98,14 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
     for request in tick.run_requests:
         etag = s3.head_object(Bucket=bucket, Key=request.tags["s3_key"])["ETag"].strip('"')
         assert request.run_key == f"{request.tags['s3_key']}@{etag}"
-        assert request.partition_key == job_id_for_object(bucket, request.tags["s3_key"], etag)
-        pending = table.get_job(request.partition_key)
+        assert request.partition_key == run_day()  # the day, not the job: one partition a day
+        assert request.tags[JOB_TAG] == job_id_for_object(bucket, request.tags["s3_key"], etag)
+        pending = table.get_job(request.tags[JOB_TAG])
         assert pending["status"] == "PENDING" and pending["launchRequestedAt"]  # claimed for the sensor's run
     assert _tick(defs, instance, tick.cursor).run_requests == []  # nothing twice
 
     job = defs.resolve_job_def(JOB_NAME)
-    runs = {r.tags["s3_key"]: (r.partition_key, job.execute_in_process(
+    runs = {r.tags["s3_key"]: (r.tags[JOB_TAG], job.execute_in_process(
         instance=instance, partition_key=r.partition_key, tags=r.tags, raise_on_error=False)) for r in tick.run_requests}
 
     for name, source in samples.items():
@@ -121,6 +123,8 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
         assert metadata["preview"].value.count("\n") == 11  # header, rule, 10 records
         assert metadata["output"].value == f"s3://{out_bucket}/{item['outputS3Key']}"
 
+    # three jobs, one partition: the day their runs were requested
+    assert instance.get_materialized_partitions(AssetKey("parquet_to_json")) == {run_day()}
     job_id, result = runs["incoming/broken.parquet"]
     assert not result.success
     item = table.get_job(job_id)
@@ -130,12 +134,13 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
 
     # A completed job never runs again; a re-upload of the same name is a new version, a new job.
     flat_id, _ = runs["incoming/flat.parquet"]
-    again = job.execute_in_process(instance=instance, partition_key=flat_id, raise_on_error=False)
+    again = job.execute_in_process(instance=instance, partition_key=run_day(), tags={JOB_TAG: flat_id},
+                                  raise_on_error=False)
     assert not again.success and table.get_job(flat_id)["status"] == "COMPLETED"
     s3.put_object(Bucket=bucket, Key="incoming/flat.parquet", Body=parquet_bytes(samples["flat"].slice(0, 3)))
     tick = _tick(defs, instance, tick.cursor)
     assert [r.tags["s3_key"] for r in tick.run_requests] == ["incoming/flat.parquet"]
-    assert tick.run_requests[0].partition_key != flat_id
+    assert tick.run_requests[0].tags[JOB_TAG] != flat_id
 
 
 def test_a_job_converts_the_version_it_was_given(aws, samples):
@@ -151,7 +156,7 @@ def test_a_job_converts_the_version_it_was_given(aws, samples):
     s3.put_object(Bucket=bucket, Key="incoming/v.parquet", Body=b"overwritten with something else")
     job = defs.resolve_job_def(JOB_NAME)
     assert job.execute_in_process(instance=instance, partition_key=request.partition_key, tags=request.tags).success
-    item = table.get_job(request.partition_key)
+    item = table.get_job(request.tags[JOB_TAG])
     assert item["inputVersionId"] == s3.list_object_versions(Bucket=bucket, Prefix="incoming/v.parquet")["Versions"][-1]["VersionId"]
     body = s3.get_object(Bucket=out_bucket, Key=item["outputS3Key"])["Body"].read()
     assert read_ndjson(body) == expected_records(samples["flat"])
@@ -162,7 +167,6 @@ def test_a_job_converts_the_version_it_was_given(aws, samples):
     version = table.pin_input_version("api-job", s3.head_object(Bucket=bucket, Key=key)["VersionId"])  # as a trigger does
     assert table.pin_input_version("api-job", "another") == version  # pinned once
     s3.put_object(Bucket=bucket, Key=key, Body=parquet_bytes(samples["flat"]))
-    instance.add_dynamic_partitions("parquet_jobs", ["api-job"])
-    assert job.execute_in_process(instance=instance, partition_key="api-job").success
+    assert job.execute_in_process(instance=instance, partition_key=run_day(), tags={JOB_TAG: "api-job"}).success
     body = s3.get_object(Bucket=out_bucket, Key=table.get_job("api-job")["outputS3Key"])["Body"].read()
     assert read_ndjson(body) == expected_records(samples["nested"])

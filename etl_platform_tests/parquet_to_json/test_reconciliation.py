@@ -9,6 +9,7 @@ from dagster._core.test_utils import create_run_for_test
 from etl_platform.core.parquet_jobs import job_id_for_object
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.parquet_to_json import JOB_NAME, parquet_to_json_definitions
+from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG, run_day
 from etl_platform.pipelines.reconciliation import RUN_KEY_TAG
 from etl_platform.resources.jobs_table import KEY, LAUNCH_CLAIM, LAUNCH_CLAIM_SECONDS
 from etl_platform_tests.helpers import execute_landing_reconciled, reconcile, reconciling, run_as_daemon, tick_sensor
@@ -36,7 +37,7 @@ def test_drops_without_a_run_are_started_once(aws):
     # lost.parquet's run was never launched and its launch claim has expired; queued.parquet's run waits
     expired = iso_utc(time.time() - LAUNCH_CLAIM_SECONDS - 60, digits=3)
     for name in ("lost", "queued"):
-        jobs_table.update({KEY: requests[f"incoming/{name}.parquet"].partition_key}, {LAUNCH_CLAIM: expired})
+        jobs_table.update({KEY: requests[f"incoming/{name}.parquet"].tags[JOB_TAG]}, {LAUNCH_CLAIM: expired})
     create_run_for_test(instance, job_name=JOB_NAME, tags={RUN_KEY_TAG: requests["incoming/queued.parquet"].run_key})
     s3.put_object(Bucket=bucket, Key="incoming/missed.parquet", Body=parquet_bytes(flat_table(7)))  # never seen
 
@@ -51,12 +52,12 @@ def test_drops_without_a_run_are_started_once(aws):
     for request in result.run_requests:  # the drop sensor's own job id, run key and partition
         etag = s3.head_object(Bucket=bucket, Key=request.tags["s3_key"])["ETag"].strip('"')
         assert request.run_key == f"{request.tags['s3_key']}@{etag}"
-        assert request.partition_key == job_id_for_object(bucket, request.tags["s3_key"], etag)
-        assert jobs_table.get_job(request.partition_key)["status"] == "PENDING"
+        assert request.partition_key == run_day()
+        assert request.tags[JOB_TAG] == job_id_for_object(bucket, request.tags["s3_key"], etag)
+        assert jobs_table.get_job(request.tags[JOB_TAG])["status"] == "PENDING"
     assert _reconcile(defs, instance)[0].run_requests == []  # its launch claim holds until the runs start
-    instance.add_dynamic_partitions("parquet_jobs", [r.partition_key for r in result.run_requests])
     assert all(execute(r) for r in result.run_requests)
-    assert {jobs_table.get_job(r.partition_key)["status"] for r in result.run_requests} == {"COMPLETED"}
+    assert {jobs_table.get_job(r.tags[JOB_TAG])["status"] for r in result.run_requests} == {"COMPLETED"}
 
     result, metadata, check = _reconcile(defs, instance)
     assert (result.run_requests, metadata["recovered"], metadata["in_flight"], check.passed) == ([], 0, 1, True)

@@ -5,6 +5,7 @@ from dagster import DagsterEventType, DagsterInstance, Definitions, build_run_st
 from dagster._core.errors import DagsterExecutionInterruptedError
 
 from etl_platform.pipelines.parquet_to_json import JOB_NAME, parquet_to_json_definitions
+from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG, run_day
 from etl_platform.resources import platform_resources
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform_tests.parquet_to_json.conftest import flat_table, parquet_bytes
@@ -30,10 +31,9 @@ def test_an_interrupted_run_leaves_its_job_running_until_the_sensor_settles_it(a
     s3.put_object(Bucket=aws.names.jobs_input_bucket, Key=key, Body=parquet_bytes(flat_table(5)))
     table.create_job("cut", file_name="a.parquet", input_key=key)
     instance = DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("parquet_jobs", ["cut"])
 
-    result = defs.resolve_job_def(JOB_NAME).execute_in_process(instance=instance, partition_key="cut",
-                                                              raise_on_error=False)
+    result = defs.resolve_job_def(JOB_NAME).execute_in_process(instance=instance, partition_key=run_day(),
+                                                              tags={JOB_TAG: "cut"}, raise_on_error=False)
     assert not result.success
     job = table.get_job("cut")
     assert (job["status"], job["runId"]) == ("RUNNING", result.run_id)  # the asset's handler never ran

@@ -4,6 +4,7 @@ from dagster import Definitions, define_asset_job
 
 from etl_platform.config import Settings
 from etl_platform.pipelines.csv_profile.assets import build_csv_profile_assets
+from etl_platform.pipelines.csv_profile.pruning import build_partition_pruner
 from etl_platform.pipelines.csv_profile.reaper import build_reaper
 from etl_platform.pipelines.csv_profile.reconciliation import build_csv_reconciliation
 from etl_platform.pipelines.csv_profile.sensors import build_csv_upload_sensor
@@ -16,4 +17,4 @@ def csv_profile_definitions(settings: Settings) -> Definitions:
     reconciliation, reconciled = build_csv_reconciliation(settings, job)
     return Definitions(assets=[csv_uploads, csv_profile], jobs=[job], asset_checks=[reconciled],
                        sensors=[build_csv_upload_sensor(settings, job), *build_settlement_sensors(settings, job),
-                                reconciliation, build_reaper(settings, job)])
+                                reconciliation, build_reaper(settings, job), build_partition_pruner(settings, job)])

@@ -1,11 +1,12 @@
 """Pipeline B in Dagster: landing files (external) -> ndjson_manifest -> merged_parquet.
 
-Both assets are partitioned by manifest id. `ndjson_manifest` claims the files atomically
+Both assets are partitioned by the manifest's date, the manifest named by a run tag
+(partitions.py). `ndjson_manifest` claims the files atomically
 (or, on a re-run, reuses exactly the files it claimed before) and writes the manifest JSON;
 `merged_parquet` is seed 003's Step Functions flow: MANIFEST processing -> engine ->
 MANIFEST completed -> files completed#N, or on failure MANIFEST failed, files failed#N,
-an SNS alert, and the circuit breaker counts it. Re-materializing a failed partition (UI
-or `etl-platform ingest replay`) converts the same files again and overwrites the same
+an SNS alert, and the circuit breaker counts it. Running a failed manifest again (the UI's
+re-execute, or `etl-platform ingest replay`) converts the same files again and overwrites the same
 output paths, so nothing is duplicated. A file overwritten since its claim is left out
 of the manifest with the reason (see sources.py), not allowed to fail it for ever.
 """
@@ -26,7 +27,7 @@ from etl_platform.core.ingestion.manifests import (
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.faults import fault_point
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
-from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.pipelines.ndjson_to_parquet.partitions import manifest_of, ndjson_dates_partitions
 from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
 from etl_platform.pipelines.ndjson_to_parquet.settlement import record_manifest_failure, record_metrics
 from etl_platform.pipelines.ndjson_to_parquet.sources import mark_ingested, overwritten_sources
@@ -51,13 +52,13 @@ def build_ndjson_assets(settings: Settings):
         group_name=GROUP, kinds={"s3", "json"},
     )
 
-    @asset(partitions_def=ndjson_manifests_partitions, deps=[landing], group_name=GROUP, kinds={"dynamodb", "s3"},
+    @asset(partitions_def=ndjson_dates_partitions, deps=[landing], group_name=GROUP, kinds={"dynamodb", "s3"},
            description="The files of one manifest, claimed atomically in the tracking table, and its manifest JSON.")
     def ndjson_manifest(context: AssetExecutionContext, tracking_table: FileTrackingTable,
                         s3: PlatformS3Resource) -> MaterializeResult:
         # the reapers judge this run by its heartbeat: it beats for the whole step, however long
         with run_heartbeat(context, settings.recovery.heartbeat_seconds):
-            manifest = context.partition_key
+            manifest = manifest_of(context)
             record = tracking_table.manifest(manifest)
             if record is None:  # materialized by hand for a partition the sensor did not mint
                 tracking_table.create_manifest(manifest, reason="manual")
@@ -97,7 +98,7 @@ def build_ndjson_assets(settings: Settings):
                 "trigger": record.get("reason", ""),
             })
 
-    @asset(partitions_def=ndjson_manifests_partitions, deps=[ndjson_manifest], group_name=GROUP,
+    @asset(partitions_def=ndjson_dates_partitions, deps=[ndjson_manifest], group_name=GROUP,
            kinds={"parquet", "s3", "spark"},
            check_specs=[AssetCheckSpec("exactly_once_ledger", asset="merged_parquet",
                                        description="rows in = rows out + rejected lines")],
@@ -106,7 +107,7 @@ def build_ndjson_assets(settings: Settings):
                        glue: GlueJobRunner, alerts: AlertsTopic, metrics_table: DynamoTable) -> MaterializeResult:
         # the reapers judge this run by its heartbeat: it beats for the whole step, however long
         with run_heartbeat(context, settings.recovery.heartbeat_seconds):
-            manifest = context.partition_key
+            manifest = manifest_of(context)
             client = s3.get_client()
             document = json.loads(client.get_object(Bucket=names.manifest_bucket, Key=manifest_key(manifest))["Body"].read())
             files = tracking_table.files_of_manifest(manifest)

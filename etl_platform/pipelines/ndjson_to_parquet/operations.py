@@ -14,13 +14,14 @@ from etl_platform.core.timestamps import iso_utc
 from etl_platform.pipelines.in_process import execute_partition, resolve_job
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
-from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.core.ingestion.manifests import date_of_manifest
+from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG, ndjson_dates_partitions
 from etl_platform.pipelines.ndjson_to_parquet.reconciliation import dead_letters
 from etl_platform.resources import platform_resources
 
 
 def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine: str | None = None) -> bool:
-    """Run the manifest's partition again, recorded in `instance` (so it shows in the UI).
+    """Run the manifest again (in its date's partition, named by its run tag), recorded in `instance` (so it shows in the UI).
     An operator's replay starts a fresh count of attempts: if its run dies, the platform
     re-runs it (reaper.py) as it would a first run."""
     tracking = platform_resources(settings)["tracking_table"]
@@ -28,8 +29,8 @@ def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine:
         raise ValueError(f"unknown manifest {manifest!r}")
     tracking.update_manifest(manifest, attempts=1)
     job = resolve_job(settings, ndjson_to_parquet_definitions(settings), JOB_NAME)
-    tags = {"replay": "true", **({ENGINE_TAG: engine} if engine else {})}
-    return execute_partition(job, instance, ndjson_manifests_partitions, manifest, tags)
+    tags = {"replay": "true", MANIFEST_TAG: manifest, **({ENGINE_TAG: engine} if engine else {})}
+    return execute_partition(job, instance, ndjson_dates_partitions, date_of_manifest(manifest), tags)
 
 
 def reset_breaker(settings: Settings) -> BreakerState:

@@ -18,7 +18,7 @@ Two sensors in the daemon find such manifests and apply one rule
   settled itself (a deterministic conversion error is recorded `failed` before the run
   ends) is settled, so it is never re-run automatically: the breaker has counted it.
 
-A re-run is a RunRequest for the same partition, run key `<manifest>#rerun-of-<dead run id>` (tag `etl/attempt=<n>`), made only
+A re-run is a RunRequest for the same manifest (partitions.py), run key `<manifest>#rerun-of-<dead run id>` (tag `etl/attempt=<n>`), made only
 after a conditional write counted attempt n on the MANIFEST for that dead run
 (`FileTrackingTable.request_rerun`), so the two sensors, or two ticks, never both start it.
 `ndjson_manifest` resumes a claim cut short (it claims more while the MANIFEST is not
@@ -45,8 +45,10 @@ from etl_platform.core.attempts import ATTEMPT_TAG
 from etl_platform.core.ingestion.recovery import GIVE_UP, RERUN, Decision, LatestRun, ManifestRecord, decide
 from etl_platform.liveness import fail_silent_run, run_verdict
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
-from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
-from etl_platform.pipelines.ndjson_to_parquet.settlement import PARTITION_TAG, record_manifest_failure
+from etl_platform.pipelines.ndjson_to_parquet.partitions import (
+    LEGACY_PARTITION_TAG, MANIFEST_TAG, manifest_of_run, manifest_run_request,
+)
+from etl_platform.pipelines.ndjson_to_parquet.settlement import record_manifest_failure
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.tracking import FileTrackingTable
@@ -55,7 +57,8 @@ from etl_platform.run_heartbeat import last_heartbeat
 
 def latest_run(instance: Any, item: dict[str, Any], now: float, settings: Settings) -> tuple[LatestRun | None, dict]:
     """The manifest's newest Dagster run, whether it is alive (by its own heartbeat), and its tags."""
-    runs = instance.get_runs(RunsFilter(tags={PARTITION_TAG: item["manifest_id"]}), limit=1)
+    runs = instance.get_runs(RunsFilter(tags={MANIFEST_TAG: item["manifest_id"]}), limit=1) or \
+        instance.get_runs(RunsFilter(tags={LEGACY_PARTITION_TAG: item["manifest_id"]}), limit=1)  # a run from before daily partitions
     if not runs:
         return None, {}
     run = runs[0]
@@ -85,9 +88,9 @@ def recover_manifest(log: Any, instance: Any, item: dict[str, Any], tracking_tab
         kept = {k: tags[k] for k in (ENGINE_TAG,) if k in tags}  # an engine an operator forced stays forced
         # keyed by the dead run, not the attempt number: a replay starts the count again, and
         # the daemon silently skips a run key this sensor used before
-        return decision, RunRequest(run_key=f"{manifest}#rerun-of-{decision.dead_run}", partition_key=manifest,
-                                    tags={**kept, ATTEMPT_TAG: str(seen + 1), "trigger": "recovery",
-                                          "rerun_of": decision.dead_run})
+        return decision, manifest_run_request(manifest, run_key=f"{manifest}#rerun-of-{decision.dead_run}",
+                                              tags={**kept, ATTEMPT_TAG: str(seen + 1), "trigger": "recovery",
+                                                    "rerun_of": decision.dead_run})
     if decision.action == GIVE_UP:
         error = f"{decision.reason}{': ' + detail if detail else ''}"
         files = tracking_table.files_of_manifest(manifest)
@@ -148,11 +151,7 @@ def build_recovery_sensors(settings: Settings, job):
                 requests.append(request)
         if not requests:
             return SensorResult(skip_reason=f"no manifest to re-run ({counts or 'none open'})")
-        # a manifest minted by a sensor killed before it returned has no partition yet
-        missing = [r.partition_key for r in requests
-                   if not context.instance.has_dynamic_partition(ndjson_manifests_partitions.name, r.partition_key)]
-        return SensorResult(run_requests=requests,
-                            dynamic_partitions_requests=[ndjson_manifests_partitions.build_add_request(missing)] if missing else [])
+        return SensorResult(run_requests=requests)
 
     @run_failure_sensor(monitored_jobs=[job], request_job=job, default_status=DefaultSensorStatus.RUNNING,
                         description="Re-runs (or fails, with the breaker count and an alert) a manifest its failed run "
@@ -160,7 +159,7 @@ def build_recovery_sensors(settings: Settings, job):
     def ndjson_failed_runs(context: RunFailureSensorContext, tracking_table: FileTrackingTable, alerts: AlertsTopic,
                            metrics_table: DynamoTable):
         run = context.dagster_run
-        manifest = run.tags.get(PARTITION_TAG)
+        manifest = manifest_of_run(run.tags)
         item = tracking_table.manifest(manifest) if manifest else None
         if item is None:
             return None

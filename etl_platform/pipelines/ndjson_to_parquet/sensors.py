@@ -6,21 +6,21 @@ One tick (bounded in messages and seconds, far under Dagster's 60 s limit):
    it for redelivery (and the DLQ after 3 receives);
 2. unless the circuit breaker is open, for each date whose pending files reached a
    threshold (count, bytes, or the orphan-flush age), mint manifest ids, record them
-   (MANIFEST# pending) and request one run per manifest, its id as run_key and partition.
+   (MANIFEST# pending) and request one run per manifest, its id as run_key and run tag, its date as partition.
 """
 
 import time
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, sensor
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.breaker import blocking_reason
 from etl_platform.core.ingestion.manifests import ManifestThresholds, flush_reason, manifest_id, manifests_needed
 from etl_platform.core.s3_events import MalformedEvent
 from etl_platform.faults import fault_point
-from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_manifests_partitions
+from etl_platform.pipelines.ndjson_to_parquet.partitions import manifest_run_request
 from etl_platform.pipelines.ndjson_to_parquet.validator import ValidatorDependencies, make_handler, rules_from
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.sqs import SqsQueue
@@ -129,10 +129,9 @@ def build_file_events_sensor(settings: Settings, job):
             context.log.info(f"manifest {new_id} for {date_prefix}: {reason}")
         return SensorResult(
             run_requests=[
-                RunRequest(run_key=new_id, partition_key=new_id, tags={"date_prefix": date_prefix, "trigger": reason})
+                manifest_run_request(new_id, run_key=new_id, tags={"date_prefix": date_prefix, "trigger": reason})
                 for new_id, date_prefix, reason in planned
             ],
-            dynamic_partitions_requests=[ndjson_manifests_partitions.build_add_request([p[0] for p in planned])],
         )
 
     return ndjson_file_events_sensor

@@ -25,12 +25,10 @@ from dagster import (
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.manifests import date_of_manifest
 from etl_platform.core.timestamps import iso_utc
+from etl_platform.pipelines.ndjson_to_parquet.partitions import manifest_of_run
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.tracking import FileTrackingTable
-
-PARTITION_TAG = "dagster/partition"
-
 
 def record_manifest_failure(log: Any, run_id: str, manifest: str, files: list[dict], error: str,
                             tracking_table: FileTrackingTable, alerts: AlertsTopic, metrics_table: DynamoTable,
@@ -82,7 +80,7 @@ def build_settlement_sensors(settings: Settings, job):
                               metrics_table: DynamoTable):
         run = context.dagster_run
         why = f"run {run.run_id} was cancelled"
-        manifest = run.tags.get(PARTITION_TAG)
+        manifest = manifest_of_run(run.tags)
         if not manifest or tracking_table.manifest(manifest) is None:
             return
         files = tracking_table.files_of_manifest(manifest)

@@ -26,6 +26,7 @@ from etl_platform.config import Settings
 from etl_platform.core.ingestion.landing import (
     HEAD_BYTES, LandingRules, Placement, content_error, placement, shard_for, validation_error,
 )
+from etl_platform.core.partition_days import day_error
 from etl_platform.core.s3_events import S3ObjectEvent, parse_s3_event
 from etl_platform.core.s3_uri import contained_key
 from etl_platform.resources.tracking import REUPLOAD_MARK, FileTrackingTable
@@ -55,7 +56,7 @@ def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: floa
     place = placement(event.key, deps.rules, fallback_date=event_day)
     result = {"key": event.key, "date_prefix": place.date_prefix, "file_key": place.file_key}
     etag, version = event.etag, event.version_id
-    reason = validation_error(event.key, event.size, deps.rules)
+    reason = validation_error(event.key, event.size, deps.rules) or day_error(place.date_prefix, now)
     if reason is None:
         try:  # exactly the version the event announces (the current one if it names none)
             response = deps.s3.get_object(Bucket=event.bucket, Key=event.key, Range=f"bytes=0-{HEAD_BYTES - 1}",

@@ -1,4 +1,4 @@
-"""Pipeline A in Dagster: Parquet files (external) -> `parquet_to_json`, one partition per job.
+"""Pipeline A in Dagster: Parquet files (external) -> `parquet_to_json`, partitioned by day, one run per job (partitions.py).
 
 The asset owns the job's status: it moves the job RUNNING, runs the Glue job
 glue_jobs/parquet_to_json.py (PipesGlueClient on AWS, a subprocess locally), and ends it
@@ -18,7 +18,7 @@ from dagster import (
 from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import output_key
 from etl_platform.faults import fault_point
-from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
+from etl_platform.pipelines.parquet_to_json.partitions import job_of, parquet_jobs_partitions
 from etl_platform.resources.glue import GlueJobRunner
 from etl_platform.resources.jobs_table import INPUT_VERSION, JobsTable
 from etl_platform.run_heartbeat import run_heartbeat
@@ -48,7 +48,7 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
                      f"its status in {names.jobs_table}."),
     )
     def parquet_to_json(context: AssetExecutionContext, glue: GlueJobRunner, jobs_table: JobsTable) -> MaterializeResult:
-        job_id = context.partition_key
+        job_id = job_of(context)
         job = jobs_table.mark_running(job_id, context.run.run_id)
         if job is None:
             current = jobs_table.get_job(job_id)

@@ -8,7 +8,7 @@ lacks it" is therefore: no job under the object's derived id, or a PENDING job t
 carries the object's run key for. Every 15 minutes `parquet_drop_reconciliation` lists
 `incoming/*.parquet` and hands each such object to the drop sensor's own path
 (`drop_run_request`: create the job if absent, claim its launch, request the run under the
-same run key and partition). The run is requested only if this pass won the launch claim,
+same run key and job tag). The run is requested only if this pass won the launch claim,
 a conditional write (`JobsTable.claim_launch`): a trigger or the drop sensor launching it
 meanwhile keeps it, so no job gets a second run. Uploads through the API (`uploads/`) are
 not reconciled: their jobs wait for the client's `POST /trigger-job`, by design.
@@ -24,7 +24,6 @@ from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import job_id_for_object
 from etl_platform.core.reconciliation import ReconcileWindow, unlaunched_drops
 from etl_platform.core.upload_cursor import ListedObject
-from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
 from etl_platform.pipelines.parquet_to_json.sensors import MAX_RUNS_PER_TICK, drop_run_request
 from etl_platform.pipelines.reconciliation import (
     RECONCILE_INTERVAL_SECONDS, landing_reconciled_check, recovery_runs, run_key_taken,
@@ -61,7 +60,7 @@ def build_parquet_reconciliation(settings: Settings, job):
             request, claimed = drop_run_request(jobs_table, bucket, obj)
             if claimed:
                 requests.append(request)
-        return recovery_runs(context, LANDING_ASSET, parquet_jobs_partitions, requests, listed=listed,
+        return recovery_runs(context, LANDING_ASSET, None, requests, listed=listed,
                              untracked=len(missing), what="starting dropped files that never got a run")
 
     def unlaunched_now(resources) -> tuple[int, list[str]]:

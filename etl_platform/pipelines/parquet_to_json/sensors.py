@@ -14,7 +14,7 @@ from dagster import (
 from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import job_id_for_object, sanitise_file_name
 from etl_platform.core.upload_cursor import ListedObject
-from etl_platform.pipelines.parquet_to_json.partitions import parquet_jobs_partitions
+from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG, run_day
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.jobs_table import JobsTable
 from etl_platform.resources.s3_listing import new_uploads
@@ -35,7 +35,6 @@ def build_parquet_drop_sensor(settings: Settings, job):
         requests = [drop_run_request(jobs_table, bucket, obj)[0] for obj in new]
         return SensorResult(
             run_requests=requests,
-            dynamic_partitions_requests=[parquet_jobs_partitions.build_add_request([r.partition_key for r in requests])],
             cursor=next_cursor,
         )
 
@@ -52,6 +51,6 @@ def drop_run_request(jobs_table: JobsTable, bucket: str, obj: ListedObject) -> t
     claimed = jobs_table.claim_launch(job_id) is not None
     return RunRequest(
         run_key=f"{obj.key}@{obj.etag}",  # unique per object version: a re-upload is a new job
-        partition_key=job_id,
-        tags={"s3_key": obj.key, "etag": obj.etag, "job_id": job_id},
+        partition_key=run_day(),
+        tags={"s3_key": obj.key, "etag": obj.etag, JOB_TAG: job_id},
     ), claimed

@@ -16,14 +16,12 @@ from dagster import (
     run_status_sensor,
 )
 
+from etl_platform.pipelines.parquet_to_json.partitions import JOB_TAG
 from etl_platform.resources.jobs_table import JobsTable
-
-PARTITION_TAG = "dagster/partition"
-
 
 def _settle(context: RunStatusSensorContext, jobs_table: JobsTable, reason: str) -> None:
     run = context.dagster_run
-    job_id = run.tags.get(PARTITION_TAG)
+    job_id = run.tags.get(JOB_TAG)
     if not job_id:
         return
     settled = jobs_table.fail_run_of_job(job_id, run.run_id, reason)
