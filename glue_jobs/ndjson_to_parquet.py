@@ -10,16 +10,37 @@ Arguments (Glue style, `--name value`):
                      emulator): Parquet is written to local disk and uploaded with boto3
     --spark_master   only outside Glue, e.g. local[2]
 
-Spark distributes the files over its executors; each executor parses its files with the
-same pure functions as the single-node engine (etl_platform.core.ndjson_parquet, shipped
-with --extra-py-files), so both engines give the same rows and values for a manifest.
-Pass 1 collects each file's schema, line count and rejected lines; the driver unifies the
-schemas; pass 2 converts the files to Arrow batches of the final schema (mapInArrow) and
-Spark writes them. A file that fails in pass 1 (an S3 read error, content the parser
-refuses) is left out of pass 2 and reported in `failed_files` (file key -> why) of the
-Pipes report; the others convert, and the job fails only when none does. Parts are renamed to `<manifest id>-part-NNNNN.snappy.parquet`, so a
-retry overwrites; stale parts of an earlier attempt are deleted. Input files are read
-with boto3 inside the executors (no Hadoop S3 connector needed).
+Each executor parses its files with the same pure functions as the single-node engine
+(etl_platform.core.ndjson_parquet, shipped with --extra-py-files), so both engines give the
+same rows and values for a manifest. The work is spread so that it scales with the cluster:
+
+1. Parse (job group `<manifest id>:parse`): the file list is cut into
+   min(files, spark.sparkContext.defaultParallelism) contiguous slices, one task per core.
+   Each task builds one S3 client and, per file, fetches it once (exactly the claimed
+   version or ETag), parses it and keeps the result as one row: the file's table as Arrow
+   IPC, its schema, line count, size, rejected lines, and why it failed ("" if it did not).
+   These rows are persisted (MEMORY_AND_DISK), and only the small columns reach the driver,
+   which unifies the schemas and writes the rejects. A file that raises (an S3 read error,
+   content the parser refuses) is that file's failure: it is reported in `failed_files`
+   (file key -> why) of the Pipes report, the others convert, and the job fails only when
+   none does.
+2. Convert (job group `<manifest id>:convert`): the persisted tables are conformed to the
+   manifest schema in the same tasks (one per core: nothing is fetched or parsed again,
+   one file per Arrow batch keeps a worker's memory at one file), then hash-partitioned by
+   source file into `parts` partitions of about 128 MB of Parquet, which Spark writes.
+   Why a shuffle and not one part per task: the seed's manifests are 200 files, ~700 MB,
+   about 175 MB of Parquet, and a prod job has ~150 cores (20 G.2X workers); one part per task would leave
+   ~150 parts of ~1 MB where the seed asks for ~128 MB files. The shuffle moves rows that
+   are already converted, so the tasks before it (fetch, parse, render, conform: the heavy
+   part) run on every core, and only Parquet encoding runs in `parts` tasks. By file, not
+   round robin: a round-robin repartition sorts every row first to be deterministic on
+   retry; a file's rows then stay together, in line order. Measured before and after with
+   benchmarks/spark_scale_out.py (README).
+
+Parts are renamed to `<manifest id>-part-NNNNN.snappy.parquet`, so a retry overwrites;
+stale parts of an earlier attempt are deleted. Their rows are counted from their Parquet
+footers (on S3 by ranged GETs, not by downloading each part). Input files are read with
+boto3 inside the executors (no Hadoop S3 connector needed).
 """
 
 import argparse
@@ -37,7 +58,7 @@ import pyarrow as pa
 
 from etl_platform.core.ingestion import manifests
 from etl_platform.core.ingestion.outputs import settle_outputs
-from etl_platform.core.ndjson_parquet import failure_reason, raise_if_all_failed
+from etl_platform.core.ndjson_parquet import SOURCE_FILE_COLUMN, failure_reason, raise_if_all_failed
 from etl_platform.core.ndjson_parquet import schema as sch
 from etl_platform.core.ndjson_parquet.convert import PROVENANCE_COLUMNS, _columns, _combine, output_file_name, output_names
 from etl_platform.core.ndjson_parquet.reader import ORIGINAL_ROW, Parser, parse_file
@@ -68,38 +89,71 @@ def parse_args(argv):
         return vars(parser.parse_known_args(argv[1:])[0])  # ignores the Pipes bootstrap arguments
 
 
-def read_source(uri, etag=None, version_id=None):
-    """The file's bytes: exactly the claimed version (or, without one, the claimed ETag)."""
-    if not uri.startswith("s3://"):  # a local path (benchmarks, tests)
-        with open(uri, "rb") as handle:
-            return handle.read()
-    bucket, key = split_s3_uri(uri)
-    claimed = manifests.claimed_content({"etag": etag, "version_id": version_id})
-    return boto3.client("s3").get_object(Bucket=bucket, Key=key, **claimed)["Body"].read()
+def source_reader():
+    """A reader of source files for one task: read(uri, etag, version_id) -> the file's bytes,
+    exactly the claimed version (or, without one, the claimed ETag). It builds its S3 client
+    on first use, so a task builds one for all its files (a client costs ~10-30 ms and its
+    own connection pool)."""
+    client = None
+
+    def read(uri, etag=None, version_id=None):
+        nonlocal client
+        if not uri.startswith("s3://"):  # a local path (benchmarks, tests)
+            with open(uri, "rb") as handle:
+                return handle.read()
+        if client is None:
+            client = boto3.client("s3")
+        bucket, key = split_s3_uri(uri)
+        claimed = manifests.claimed_content({"etag": etag, "version_id": version_id})
+        return client.get_object(Bucket=bucket, Key=key, **claimed)["Body"].read()
+
+    return read
 
 
-def parse_source(uri, mode, etag=None, version_id=None):
-    """One file through the single-node engine's parser: (table or None, rows_in, rejects)."""
-    data = read_source(uri, etag, version_id)
-    parsed = parse_file(data, Parser(), mode)
-    return _combine(parsed.tables, mode), parsed.rows_in, parsed.rejects, len(data)
+FILES = pa.schema([("index", pa.int32()), ("uri", pa.string()), ("etag", pa.string()), ("version_id", pa.string())])
+REJECT = pa.struct([("line_number", pa.int64()), ("error", pa.string()), ("line", pa.binary())])
+# One row per file of the parse stage; `arrow` (the file's table as an Arrow IPC stream) is
+# the only large column and never reaches the driver.
+PARSED = pa.schema([("index", pa.int32()), ("uri", pa.string()), ("arrow", pa.binary()), ("schema", pa.binary()),
+                    ("rows_in", pa.int64()), ("bytes_in", pa.int64()), ("rejects", pa.list_(REJECT)),
+                    ("failure", pa.string())])
+ARROW_BATCH_ROWS = "spark.sql.execution.arrow.maxRecordsPerBatch"
 
 
-def schema_pass(rows, mode):
-    """Executor side of pass 1: per file, its schema, counts and rejected lines, and the
-    reason it failed ("" if it did not). A file that raises (an S3 read error, content the
-    parser refuses) is reported, not raised, so one file cannot fail the Spark job."""
-    for row in rows:
-        try:
-            table, rows_in, rejects, size = parse_source(row["uri"], mode, row["etag"], row["version_id"])
-        except Exception as exc:  # noqa: BLE001 - this file fails, the others convert
-            yield (row["index"], row["uri"], b"", 0, 0, [], failure_reason(exc))
-            continue
-        schema = b""
-        if table is not None:
-            fields = [f for f in table.schema if f.name != ORIGINAL_ROW]
-            schema = pa.schema(fields).serialize().to_pybytes()
-        yield (row["index"], row["uri"], schema, rows_in, size, [(n, e, raw) for n, e, raw in rejects], "")
+def parsed_row(index, uri, arrow=None, schema=None, rows_in=0, bytes_in=0, rejects=(), failure=""):
+    values = [index, uri, arrow, schema, rows_in, bytes_in,
+              [{"line_number": n, "error": e, "line": raw} for n, e, raw in rejects], failure]
+    return pa.RecordBatch.from_arrays([pa.array([v], f.type) for v, f in zip(values, PARSED)], schema=PARSED)
+
+
+def parse_one(read, parser, index, uri, mode, etag=None, version_id=None):
+    """One file, fetched and parsed once, as a PARSED row. A file that raises (an S3 read
+    error, content the parser refuses) is reported, not raised, so one file cannot fail
+    the Spark job."""
+    try:
+        data = read(uri, etag, version_id)
+        parsed = parse_file(data, parser, mode)
+        table = _combine(parsed.tables, mode)
+    except Exception as exc:  # noqa: BLE001 - this file fails, the others convert
+        return parsed_row(index, uri, failure=failure_reason(exc))
+    arrow = schema = None
+    if table is not None:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        arrow = sink.getvalue().to_pybytes()
+        schema = pa.schema([f for f in table.schema if f.name != ORIGINAL_ROW]).serialize().to_pybytes()
+    return parsed_row(index, uri, arrow, schema, parsed.rows_in, len(data), parsed.rejects)
+
+
+def parse_stage(mode):
+    """Executor side of the parse stage: the task's files (FILES batches) -> PARSED rows."""
+    def parse(batches):
+        read, parser = source_reader(), Parser()  # one S3 client and one parser per task
+        for batch in batches:
+            for row in batch.to_pylist():
+                yield parse_one(read, parser, row["index"], row["uri"], mode, row["etag"], row["version_id"])
+    return parse
 
 
 def final_schema(schemas, mode):
@@ -115,14 +169,13 @@ def final_schema(schemas, mode):
     return final, order, arrow_schema
 
 
-def convert_pass(mode, final, order, arrow_schema, manifest_id):
-    """Executor side of pass 2: each file's rows as Arrow batches of the manifest schema."""
+def convert_stage(final, order, arrow_schema, manifest_id):
+    """Executor side of the convert stage: each parsed file's table as Arrow batches of the
+    manifest schema, with its provenance columns."""
     def convert(batches):
         for batch in batches:
-            for uri, etag, version_id in zip(*(batch.column(c).to_pylist() for c in ("uri", "etag", "version_id"))):
-                table, _, _, _ = parse_source(uri, mode, etag, version_id)
-                if table is None:
-                    continue
+            for uri, blob in zip(batch.column("uri").to_pylist(), batch.column("arrow").to_pylist()):
+                table = pa.ipc.open_stream(blob).read_all()
                 n = table.num_rows
                 columns = _columns(table, order, final)
                 columns += [pa.repeat(pa.scalar(uri, sch.STRING), n), pa.repeat(pa.scalar(manifest_id, sch.STRING), n)]
@@ -130,38 +183,57 @@ def convert_pass(mode, final, order, arrow_schema, manifest_id):
     return convert
 
 
+def job_group(manifest_id, stage):
+    """Spark job group of a stage (`parse`, `convert`): how the Spark UI and the status
+    tracker tell the stages of a manifest apart."""
+    return f"{manifest_id}:{stage}"
+
+
+def output_partitions(bytes_in):
+    return max(1, math.ceil(bytes_in * PARQUET_BYTES_PER_INPUT_BYTE / (128 * 1024 * 1024)))
+
+
 def spark_convert(spark, uris, manifest_id, mode, target, rejects_path, log=print, etags=None, version_ids=None):
     """Convert `uris` (s3:// or local paths; with `version_ids` or `etags`, exactly that
-    content of each) to Parquet under `target` and the rejects file.
-    A file that failed in pass 1 is left out of pass 2 (a file that fails only when pass 2
-    reads it again fails the job: the ledger check would not hold).
+    content of each) to Parquet under `target` and the rejects file (stages: module doc).
     Returns (rows_in, bytes_in, rejected, arrow schema, {uri: why} of the failed files)."""
+    from pyspark import StorageLevel
     from pyspark.sql.pandas.types import from_arrow_schema
 
+    sc = spark.sparkContext
     etags = etags or [None] * len(uris)
     version_ids = version_ids or [None] * len(uris)
-    files = spark.createDataFrame([(i, uri, etag, version) for i, (uri, etag, version)
-                                   in enumerate(zip(uris, etags, version_ids))],
-                                  "index INT, uri STRING, etag STRING, version_id STRING")
-    files = files.repartition(max(1, min(len(uris), spark.sparkContext.defaultParallelism * 4)))
-    pass1 = sorted(files.rdd.map(lambda r: r.asDict()).mapPartitions(lambda rows: schema_pass(rows, mode)).collect())
-    failed = {p[1]: p[6] for p in pass1 if p[6]}
-    if failed:
-        files = files.where(~files.uri.isin(sorted(failed)))
-    final, order, arrow_schema = final_schema([p[2] for p in pass1], mode)
-    rows_in = sum(p[3] for p in pass1)
-    bytes_in = sum(p[4] for p in pass1)
-    log(f"{manifest_id}: pass 1 over {len(uris)} files, {rows_in} lines, {len(arrow_schema)} columns")
-    rejects = RejectWriter(rejects_path)
-    for _, uri, _, _, _, rejected, _ in pass1:
-        for line_number, error, raw in rejected:
-            rejects.write(uri, line_number, error, raw)
-    rejects.close()
-    if len(arrow_schema) > len(PROVENANCE_COLUMNS) and rows_in > rejects.count:
-        parts = max(1, math.ceil(bytes_in * PARQUET_BYTES_PER_INPUT_BYTE / (128 * 1024 * 1024)))
-        frame = files.mapInArrow(convert_pass(mode, final, order, arrow_schema, manifest_id),
-                                 from_arrow_schema(arrow_schema)).coalesce(parts)
-        frame.write.mode("overwrite").option("compression", "snappy").parquet(target)
+    listing = [(i, uri, etag, version) for i, (uri, etag, version) in enumerate(zip(uris, etags, version_ids))]
+    tasks = max(1, min(len(uris), sc.defaultParallelism))
+    files = spark.createDataFrame(sc.parallelize(listing, tasks), from_arrow_schema(FILES))
+    parsed = files.mapInArrow(parse_stage(mode), from_arrow_schema(PARSED)).persist(StorageLevel.MEMORY_AND_DISK)
+    batch_rows = spark.conf.get(ARROW_BATCH_ROWS)
+    spark.conf.set(ARROW_BATCH_ROWS, "1")  # one file per Arrow batch: a worker holds one file at a time
+    try:
+        sc.setJobGroup(job_group(manifest_id, "parse"), f"{manifest_id}: fetch and parse {len(uris)} files")
+        summary = sorted(parsed.drop("arrow").collect(), key=lambda r: r["index"])
+        failed = {r["uri"]: r["failure"] for r in summary if r["failure"]}
+        final, order, arrow_schema = final_schema([r["schema"] for r in summary], mode)
+        rows_in = sum(r["rows_in"] for r in summary)
+        bytes_in = sum(r["bytes_in"] for r in summary)
+        log(f"{manifest_id}: parsed {len(uris)} files in {tasks} tasks, {rows_in} lines, {len(arrow_schema)} columns")
+        rejects = RejectWriter(rejects_path)
+        for r in summary:
+            for reject in r["rejects"]:
+                rejects.write(r["uri"], reject["line_number"], reject["error"], bytes(reject["line"]))
+        rejects.close()
+        if len(arrow_schema) > len(PROVENANCE_COLUMNS) and rows_in > rejects.count:
+            sc.setJobGroup(job_group(manifest_id, "convert"), f"{manifest_id}: conform and write Parquet")
+            tables = parsed.where(parsed.arrow.isNotNull()).select("uri", "arrow")
+            frame = (tables.mapInArrow(convert_stage(final, order, arrow_schema, manifest_id),
+                                       from_arrow_schema(arrow_schema))
+                     .repartition(output_partitions(bytes_in), SOURCE_FILE_COLUMN))
+            frame.write.mode("overwrite").option("compression", "snappy").parquet(target)
+    finally:
+        for group_property in ("spark.jobGroup.id", "spark.job.description"):
+            sc.setLocalProperty(group_property, None)
+        spark.conf.set(ARROW_BATCH_ROWS, batch_rows)
+        parsed.unpersist()
     return rows_in, bytes_in, rejects.count, arrow_schema, failed
 
 
@@ -200,8 +272,46 @@ def run(spark, s3, manifest, output_bucket, mode, stage_locally, log):
     }
 
 
+class RangedObject(io.RawIOBase):
+    """A read-only, seekable view of one S3 object that fetches only the bytes read, by ranged
+    GetObject: pyarrow reads a Parquet footer from any seekable file (the last 64 KiB, then
+    more only for a larger footer), so a part's row count costs one small GET, not the part.
+    By hand because boto3's streaming body cannot seek, and pyarrow's S3FileSystem is a second
+    S3 client (the AWS SDK for C++) that reads neither boto3's configuration nor
+    AWS_ENDPOINT_URL: this keeps one client, its endpoint, credentials and retries."""
+
+    def __init__(self, s3, bucket, key, size):
+        super().__init__()
+        self.s3, self.bucket, self.key, self.size, self.position = s3, bucket, key, size, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self.position
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer):
+        end = min(self.size, self.position + len(buffer))
+        if end <= self.position:
+            return 0
+        data = self.s3.get_object(Bucket=self.bucket, Key=self.key,
+                                  Range=f"bytes={self.position}-{end - 1}")["Body"].read()
+        buffer[:len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
 def publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally):
-    """Give Spark's part files their deterministic names in the output prefix."""
+    """Give Spark's part files their deterministic names in the output prefix; their rows
+    are counted from their footers."""
     import pyarrow.parquet as pq
 
     written, rows = [], 0
@@ -209,18 +319,19 @@ def publish_parts(s3, target, output_bucket, prefix, manifest_id, stage_locally)
         names = sorted(n for n in os.listdir(target) if n.endswith(".parquet"))
         for part, name in enumerate(names):
             path = os.path.join(target, name)
-            rows += pq.ParquetFile(path).metadata.num_rows
+            rows += pq.read_metadata(path).num_rows
             key = prefix + output_file_name(manifest_id, part)
             s3.upload_file(path, output_bucket, key)
             written.append(key)
         return rows, written
     bucket, tmp_prefix = split_s3_uri(target, require_key=False)
-    listing = s3.list_objects_v2(Bucket=bucket, Prefix=tmp_prefix).get("Contents", [])
-    names = sorted(o["Key"] for o in listing if o["Key"].endswith(".parquet"))
-    for part, key in enumerate(names):
-        rows += pq.ParquetFile(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())).metadata.num_rows
+    listing = [o for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=tmp_prefix)
+               for o in page.get("Contents", [])]
+    parts = sorted((o for o in listing if o["Key"].endswith(".parquet")), key=lambda o: o["Key"])
+    for part, obj in enumerate(parts):
+        rows += pq.read_metadata(RangedObject(s3, bucket, obj["Key"], obj["Size"])).num_rows
         final_key = prefix + output_file_name(manifest_id, part)
-        s3.copy_object(Bucket=output_bucket, Key=final_key, CopySource={"Bucket": bucket, "Key": key})
+        s3.copy_object(Bucket=output_bucket, Key=final_key, CopySource={"Bucket": bucket, "Key": obj["Key"]})
         written.append(final_key)
     for obj in listing:
         s3.delete_object(Bucket=bucket, Key=obj["Key"])

@@ -114,7 +114,7 @@ def test_ndjson_to_parquet_spark_job_runs_under_its_role(admin):
 
 def test_ndjson_publish_from_s3_staging_runs_under_its_role(admin):
     """On AWS Spark writes its parts under tmp/ of the output bucket; publish_parts lists them,
-    reads each back (row count), copies it to its final name and deletes tmp/. The role
+    reads its footer (row count, ranged GETs), copies it to its final name and deletes tmp/. The role
     writes the parts itself here, as Spark's writer would."""
     names = admin.names
     manifest_id = "batch-0001-20260501-000000"
