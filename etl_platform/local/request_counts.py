@@ -218,11 +218,14 @@ def _counted_call(call: Callable, app: Any, environ: dict, start_response: Calla
     if hasattr(result, "close"):
         result.close()
     read = written = 0
-    if not _failed(status):
-        try:
-            read, written = dynamodb_items(operation, json.loads(request_body or b"{}"), json.loads(b"".join(chunks) or b"{}"))
-        except ValueError:  # not JSON: count the request alone
-            pass
+    try:
+        answer = json.loads(b"".join(chunks) or b"{}")
+        if not _failed(status):
+            read, written = dynamodb_items(operation, json.loads(request_body or b"{}"), answer)
+        elif operation in _WRITES_ONE and str(answer.get("__type", "")).endswith("ConditionalCheckFailedException"):
+            written = 1  # AWS consumes write capacity for a write whose condition failed
+    except ValueError:  # not JSON: count the request alone
+        pass
     record(service, operation, error=_failed(status), read=read, written=written)
     return chunks
 

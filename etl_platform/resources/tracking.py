@@ -20,6 +20,19 @@ Consistency, as DynamoDB gives it (not as moto does, which reads everything cons
 - a decision that rests on a read (a manifest's files, a date's open manifests, a file's
   re-uploads) reads the base table with ConsistentRead.
 
+A MANIFEST keeps its files' keys (`file_keys`, a string set), so reading a manifest's files
+costs reads proportional to the manifest, never to its date (README: "What each file
+costs"): record first, a run adds the keys it is about to try to claim to the set
+(`plan_claim`, conditional on the run still holding the claim) before its first claim of
+them, and once the claim is complete the set becomes exactly the claimed keys
+(`finish_claim`). `files_of_manifest` reads the MANIFEST and then those keys, consistently,
+keeping the items that carry the manifest's id: a run killed mid-claim leaves planned keys
+that were never claimed, which that filter drops, and no claimed key outside the set.
+Bound: DynamoDB caps an item at 400 KB; the set holds at most FILE_KEYS_BUDGET_BYTES
+(core/ingestion/manifests.py: 120 KiB, so 200 files with keys up to 614 bytes; a claim
+stops adding keys there, a manifest of longer keys holds fewer files), and the lists of
+failed and excluded files are subsets of it, so the item stays under the cap.
+
 Recovery (pipelines/ndjson_to_parquet/reaper.py): a MANIFEST in progress names the run
 holding it (`run_id`, written before the first claim: a pending MANIFEST with a run_id is
 a claim in progress or cut short; whether that run is alive is read from Dagster,
@@ -39,7 +52,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from etl_platform.core.ingestion.breaker import BreakerState, opens
 from etl_platform.core.ingestion.landing import REUPLOAD_MARK, Placement
@@ -49,6 +62,7 @@ from etl_platform.faults import fault_point
 from etl_platform.resources.dynamodb import DynamoTable
 
 MANIFEST_PREFIX = "MANIFEST#"
+_CLAIMABLE = "#s IN (:pending, :failed)"  # a MANIFEST whose claim may start or go on (see begin_claim)
 COUNTER_KEY = "COUNTER#manifest"
 CONTROL_PARTITION = "CONTROL"
 BREAKER_KEY = "CIRCUIT_BREAKER"
@@ -170,6 +184,56 @@ class FileTrackingTable(DynamoTable):
             items += self.query(key_condition=condition, names={"#s": "status"}, values=values, index_name=self.status_index)
         return items
 
+    def pending_dates(self) -> list[str]:
+        """Dates with pending files, as the status GSI lists them (candidates): per shard, one
+        query of one item per date (a skip scan along the index's date sort key), so the
+        cost grows with the dates that have pending files, not with their files."""
+        dates: set[str] = set()
+        for shard in range(self.shards):
+            after = None
+            while True:
+                condition = "#s = :s" + (" AND date_prefix > :d" if after else "")
+                values = {":s": f"pending#{shard}", **({":d": after} if after else {})}
+                items, _ = self.query_page(key_condition=condition, names={"#s": "status"}, values=values, limit=1,
+                                           index_name=self.status_index)
+                if not items:
+                    break
+                after = items[0]["date_prefix"]
+                dates.add(after)
+        return sorted(dates)
+
+    def pending_windows(self, date_prefix: str, size: int, warn: Warn | None = None) -> Iterator[list[PendingFile]]:
+        """The date's pending files as the status GSI lists them (candidates), about `size`
+        at a time: each window is one page of ceil(size / shards) items from every shard
+        that has more, read only when the caller asks for it. Within a shard the index
+        returns files in its own order, not by age: callers sort a window, not the date.
+        Malformed items are left out, each with a `warn`ing."""
+        page = max(1, -(-size // self.shards))
+        starts: dict[int, Any] = dict.fromkeys(range(self.shards))
+        while starts:
+            window: list[dict[str, Any]] = []
+            for shard, start in list(starts.items()):
+                items, following = self.query_page(
+                    key_condition="#s = :s AND date_prefix = :d", names={"#s": "status"},
+                    values={":s": f"pending#{shard}", ":d": date_prefix}, limit=page, start=start,
+                    index_name=self.status_index)
+                window += items
+                if following is None:
+                    del starts[shard]
+                else:
+                    starts[shard] = following
+            yield sound_pending(window, warn)
+
+    def pending_nominees(self, date_prefix: str, limit: int, warn: Warn | None = None) -> list[PendingFile]:
+        """At least `limit` of the date's pending files (GSI candidates), or all if it has
+        fewer: whole windows of about `limit`, so at most about twice `limit` items read."""
+        nominated: list[PendingFile] = []
+        for window in self.pending_windows(date_prefix, limit, warn):
+            nominated += window
+            if len(nominated) >= limit:
+                break
+        return nominated
+
     def pending_files(self, date_prefix: str | None = None, warn: Warn | None = None) -> list[PendingFile]:
         """Pending files as the GSI lists them: candidates, some perhaps claimed already.
         Malformed items are left out, each with a `warn`ing (default: this module's log)."""
@@ -192,7 +256,20 @@ class FileTrackingTable(DynamoTable):
         )
 
     def files_of_manifest(self, manifest: str) -> list[dict[str, Any]]:
-        """Every file a manifest claimed, whatever its state now (a consistent read)."""
+        """Every file a manifest claimed, whatever its state now: consistent reads of the
+        MANIFEST's file list (the keys planned while its claim is in progress, exactly the
+        claimed ones once it is claimed) and of those files, keeping the ones that carry
+        this manifest's id. 1 + (listed files) items read, however large the date.
+        A MANIFEST written before file lists were kept (no `files_listed`), or none at all,
+        is read as it was then: the whole date, filtered on the manifest id."""
+        record = self.manifest(manifest)
+        if record is None or not record.get("files_listed"):
+            return self._files_of_manifest_by_date(manifest)
+        date_prefix = date_of_manifest(manifest)
+        items = self.batch_get([{"date_prefix": date_prefix, "file_key": k} for k in record.get("file_keys") or ()])
+        return sorted((i for i in items if i.get("manifest_id") == manifest and _is_file_item(i)), key=file_order)
+
+    def _files_of_manifest_by_date(self, manifest: str) -> list[dict[str, Any]]:
         items = self.query(
             key_condition="date_prefix = :d", values={":d": date_of_manifest(manifest), ":m": manifest},
             FilterExpression="manifest_id = :m", consistent=True,
@@ -246,7 +323,7 @@ class FileTrackingTable(DynamoTable):
         now = time.time() if now is None else now
         return self.put_if_absent({
             "date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest,
-            "manifest_id": manifest, "status": "pending", "reason": reason, "claimed": False,
+            "manifest_id": manifest, "status": "pending", "reason": reason, "claimed": False, "files_listed": True,
             "created_at": iso_utc(now, digits=6), "created_epoch": now,
         }, "file_key")
 
@@ -302,17 +379,58 @@ class FileTrackingTable(DynamoTable):
                            remove=("ttl",))
 
     def begin_claim(self, manifest: str, run_id: str, now: float | None = None) -> dict[str, Any] | None:
-        """Record that `run_id` is claiming files for a pending, unclaimed manifest, before
-        its first claim (record first): a pending MANIFEST with a `run_id` is a claim in
-        progress, or one cut short that a re-run resumes. A later run takes it over (the
-        one before died, or a reaper would not have started this one). None when the
-        manifest is claimed already or no longer pending."""
+        """Record that `run_id` is claiming files for an unclaimed manifest, before its first
+        claim (record first): a pending MANIFEST with a `run_id` is a claim in progress, or
+        one cut short that a re-run resumes. A later run takes it over (the one before died,
+        or a reaper would not have started this one); so does the replay of a manifest that
+        failed before its claim was complete. None when the manifest is claimed already, or
+        neither pending nor failed."""
         now = time.time() if now is None else now
         return self.update(self._manifest_key(manifest),
                            {"run_id": run_id, "claim_started_at": iso_utc(now, digits=6),
                             "updated_at": iso_utc(now, digits=6)},
-                           condition="#s = :pending AND claimed = :no", names={"#s": "status"},
-                           values={":pending": "pending", ":no": False})
+                           condition=f"{_CLAIMABLE} AND claimed = :no", names={"#s": "status"},
+                           values={":pending": "pending", ":failed": "failed", ":no": False})
+
+    def plan_claim(self, manifest: str, run_id: str, file_keys: list[str]) -> bool:
+        """Record first: add the keys `run_id` is about to try to claim to the MANIFEST's file
+        list, before it claims any of them, so a run killed mid-claim leaves every file it
+        may have claimed findable. False (claim none of them) when the run no longer holds
+        the claim: another run took it over, or it is complete."""
+        if not file_keys:
+            return True
+        return self.update(self._manifest_key(manifest), {"updated_at": iso_utc(digits=6)},
+                           add={"file_keys": set(file_keys)},
+                           condition=f"{_CLAIMABLE} AND claimed = :no AND run_id = :run", names={"#s": "status"},
+                           values={":pending": "pending", ":failed": "failed", ":no": False, ":run": run_id}) is not None
+
+    def finish_claim(self, manifest: str, run_id: str, file_keys: list[str] | None, **fields: Any) -> dict[str, Any] | None:
+        """The claim is complete: the MANIFEST is `claimed` and its file list exactly
+        `file_keys` (None: a re-run that reused a complete claim keeps the list). A first
+        claim is recorded only by the run holding it (None when another took it over)."""
+        changes = {**fields, "claimed": True, "updated_at": iso_utc(digits=6)}
+        if file_keys is None:
+            return self.update_manifest(manifest, **changes)
+        if file_keys:
+            changes["file_keys"] = set(file_keys)
+        return self.update(self._manifest_key(manifest), changes, remove=() if file_keys else ("file_keys",),
+                           condition="run_id = :run AND claimed = :no", values={":run": run_id, ":no": False})
+
+    def unclaimed_manifests(self, date_prefix: str, page: int = 5) -> Iterator[dict[str, Any]]:
+        """The date's MANIFESTs still pending and not claimed, a `page` at a time: the status
+        GSI nominates the date's pending ones (MANIFEST statuses are unsharded: `pending`
+        holds no file), a consistent read confirms them. A caller that stops at the first
+        it needs reads a page, not every MANIFEST of the date."""
+        start = None
+        while True:
+            items, start = self.query_page(key_condition="#s = :s AND date_prefix = :d", names={"#s": "status"},
+                                           values={":s": "pending", ":d": date_prefix}, limit=page, start=start,
+                                           index_name=self.status_index)
+            keys = [{"date_prefix": i["date_prefix"], "file_key": i["file_key"]}
+                    for i in items if i["file_key"].startswith(MANIFEST_PREFIX)]
+            yield from (i for i in self.batch_get(keys) if i.get("status") == "pending" and not i.get("claimed"))
+            if start is None:
+                return
 
     def open_manifests(self) -> list[dict[str, Any]]:
         """MANIFEST records `pending` or `processing`, nominated by the status GSI (MANIFEST
