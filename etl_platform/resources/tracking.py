@@ -5,7 +5,7 @@
     2026-02-01       bad.ndjson                       quarantined
     2026-02-01       data-001.ndjson#reupload-<etag>  quarantined (new content under an ingested key)
     2026-02-01       MANIFEST#batch-0001-20260201-..  pending -> processing -> completed | failed
-    2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids
+    2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids, its last minting
     CONTROL          CIRCUIT_BREAKER                  consecutive_failures, opened_at, failures_total, times_opened
 
 Consistency, as DynamoDB gives it (not as moto does, which reads everything consistently):
@@ -52,11 +52,12 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from etl_platform.core.ingestion.breaker import BreakerState, opens
 from etl_platform.core.ingestion.landing import REUPLOAD_MARK, Placement
-from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest
+from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest, manifest_id
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.faults import fault_point
 from etl_platform.resources.dynamodb import DynamoTable
@@ -311,13 +312,22 @@ class FileTrackingTable(DynamoTable):
             return sum(pool.map(settle, files))
 
     # --- manifests --------------------------------------------------------------------
-    def next_manifest_sequence(self, date_prefix: str, now: float | None = None) -> int:
-        """The date's next manifest number. The counter expires `ttl_days` after its last use:
-        ids carry the minting time too, so a counter that starts again never repeats an id."""
+    def reserve_manifest_ids(self, date_prefix: str, count: int, now: float | None = None) -> list[str]:
+        """`count` new manifest ids for the date, in one write, before any is created (record
+        first): the date's sequence moves on by `count`, and the counter remembers this
+        minting (`minted_count`, `minted_epoch`) so that the next tick reads what it minted
+        consistently, before the status GSI may list it. Ids carry the minting time too, so
+        a counter that expired (`ttl_days` after its last use) and starts again never
+        repeats one."""
         now = time.time() if now is None else now
-        item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY}, {"ttl": self._ttl(now)},
-                           add={"sequence": 1})
-        return int(item["sequence"])
+        item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY},
+                           {"ttl": self._ttl(now), "minted_count": count, "minted_epoch": now}, add={"sequence": count})
+        return _minted_ids(date_prefix, item)
+
+    def recently_minted(self, date_prefix: str) -> list[str]:
+        """The ids the date's last minting reserved (a consistent read of its counter)."""
+        counter = self.get({"date_prefix": date_prefix, "file_key": COUNTER_KEY})
+        return _minted_ids(date_prefix, counter) if counter and "minted_count" in counter else []
 
     def create_manifest(self, manifest: str, *, reason: str, now: float | None = None) -> bool:
         now = time.time() if now is None else now
@@ -417,18 +427,25 @@ class FileTrackingTable(DynamoTable):
                            condition="run_id = :run AND claimed = :no", values={":run": run_id, ":no": False})
 
     def unclaimed_manifests(self, date_prefix: str, page: int = 5) -> Iterator[dict[str, Any]]:
-        """The date's MANIFESTs still pending and not claimed, a `page` at a time: the status
-        GSI nominates the date's pending ones (MANIFEST statuses are unsharded: `pending`
-        holds no file), a consistent read confirms them. A caller that stops at the first
-        it needs reads a page, not every MANIFEST of the date."""
+        """The date's MANIFESTs still pending and not claimed, the most recently minted first:
+        those the date's counter names (read consistently: the GSI may not list them yet),
+        then those the status GSI nominates, a `page` at a time (MANIFEST statuses are
+        unsharded: `pending` holds no file); a consistent read confirms each. A caller that
+        stops at the first it needs reads the counter and a page, not every MANIFEST of the date."""
+        recent = {MANIFEST_PREFIX + m for m in self.recently_minted(date_prefix)}
+
+        def confirmed(file_keys: list[str]) -> Iterator[dict[str, Any]]:
+            items = self.batch_get([{"date_prefix": date_prefix, "file_key": k} for k in file_keys])
+            return (i for i in items if i.get("status") == "pending" and not i.get("claimed"))
+
+        yield from confirmed(sorted(recent))
         start = None
         while True:
             items, start = self.query_page(key_condition="#s = :s AND date_prefix = :d", names={"#s": "status"},
                                            values={":s": "pending", ":d": date_prefix}, limit=page, start=start,
                                            index_name=self.status_index)
-            keys = [{"date_prefix": i["date_prefix"], "file_key": i["file_key"]}
-                    for i in items if i["file_key"].startswith(MANIFEST_PREFIX)]
-            yield from (i for i in self.batch_get(keys) if i.get("status") == "pending" and not i.get("claimed"))
+            yield from confirmed([i["file_key"] for i in items
+                                  if i["file_key"].startswith(MANIFEST_PREFIX) and i["file_key"] not in recent])
             if start is None:
                 return
 
@@ -505,6 +522,13 @@ class FileTrackingTable(DynamoTable):
                                                "updated_at": iso_utc(now, digits=6)},
                                remove=("opened_at",), returns="ALL_OLD")
         return _breaker_state(previous or {})
+
+
+def _minted_ids(date_prefix: str, counter: dict[str, Any]) -> list[str]:
+    """The ids a counter's last minting reserved: the sequences up to its current one."""
+    last, count = int(counter["sequence"]), int(counter.get("minted_count", 0))
+    minted_at = datetime.fromtimestamp(float(counter["minted_epoch"]), timezone.utc)
+    return [manifest_id(sequence, date_prefix, minted_at) for sequence in range(last - count + 1, last + 1)]
 
 
 def _breaker_state(item: dict[str, Any]) -> BreakerState:

@@ -42,13 +42,15 @@ TOLERANCE = 0.10
 # minting tick), counted from the code (README, "What each file costs"):
 # - reads: each file 4 times: nominated by the GSI and confirmed when minted, nominated
 #   again by its run's claim window, read back by merged_parquet (files_of_manifest);
-#   per manifest 5 single items (the MANIFEST 4 times, the breaker once); per tick one item per shard for the dates' skip scan, plus a page of 5
-#   pending MANIFESTs nominated and confirmed while they wait: two ticks here;
-# - writes: each file twice (its claim, its settlement); per manifest 9 (counter, MANIFEST
-#   put, begin, plan, finish of the claim, start, complete, breaker, metrics).
+#   per manifest 5 single items (the MANIFEST 4 times, the breaker once); per tick one
+#   item per shard (the dates' skip scan), the date's counter and the breaker, and in the
+#   waiting tick the 5 manifests the counter names, confirmed unclaimed: two ticks here;
+# - writes: each file twice (its claim, its settlement); per manifest 8 (MANIFEST put,
+#   begin, plan and finish of the claim, start, complete, breaker, metrics); per minting
+#   tick 1 (the counter reserves its ids).
 # The bound allows 10 % over that count; before this issue, N = 20,000 read over 100 per file.
-MAX_READS_PER_FILE = 1.1 * (4 + 5 / FILES_PER_MANIFEST + (2 * SHARDS + 2 * 5) / WINDOW)
-MAX_WRITES_PER_FILE = 1.1 * (2 + 9 / FILES_PER_MANIFEST)
+MAX_READS_PER_FILE = 1.1 * (4 + 5 / FILES_PER_MANIFEST + (2 * (SHARDS + 2) + MANIFESTS) / WINDOW)
+MAX_WRITES_PER_FILE = 1.1 * (2 + 8 / FILES_PER_MANIFEST + 1 / WINDOW)
 
 
 def _seed(pipeline: Pipeline, files: int) -> None:

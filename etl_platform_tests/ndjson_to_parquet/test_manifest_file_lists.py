@@ -16,6 +16,7 @@ from etl_platform.local.request_counts import dynamodb_totals
 from etl_platform.pipelines.ndjson_to_parquet.planning import ClaimTakenOver, claim_files, plan_manifests
 from etl_platform.resources import platform_resources
 from etl_platform.resources.dynamodb import serialize_item
+from etl_platform_tests.conftest import lagged_reads
 from etl_platform_tests.ndjson_to_parquet.harness import scaled
 
 DAY = "2026-11-02"
@@ -98,3 +99,13 @@ def test_minting_waits_for_a_recent_unclaimed_manifest_only(aws):
     tracking.finish_claim(second, "run-1", [])
     [(third, _, _)] = plan_manifests(tracking, settings, stale + 1)  # claimed (nothing): holds no longer either
     assert len({first, second, third}) == 3
+
+
+def test_a_tick_right_after_minting_sees_its_manifests_before_the_status_index_does(aws):
+    settings = scaled(aws, manifest_max_files=5)
+    tracking = platform_resources(settings)["tracking_table"]
+    _seed(settings, pending=10)
+    with lagged_reads(settings, seconds=30):  # the GSI shows nothing written from here on
+        now = time.time()
+        assert len(plan_manifests(tracking, settings, now)) == 2
+        assert plan_manifests(tracking, settings, now + 1) == []  # the date's counter names them

@@ -3,8 +3,9 @@ manifest's run claims (`ndjson_manifest`), reading per date only what that needs
 
 Minting, per date that has pending files (a skip scan of the status GSI finds them):
 1. a date with a recent MANIFEST still pending and unclaimed waits for it (its run will
-   claim those files): the GSI nominates the date's pending MANIFESTs, a consistent read
-   confirms them; no other MANIFEST of the date is read;
+   claim those files): the date's counter names what its last tick minted (a consistent
+   read: the GSI may not list those yet), the GSI nominates older pending MANIFESTs, and a
+   consistent read confirms them; no other MANIFEST of the date is read;
 2. otherwise up to WINDOW_FILES of its pending files are nominated by the GSI and, if they
    reach a threshold, confirmed with a consistent read (the GSI may still list files
    claimed a moment ago); one manifest is minted per full `manifest_max_files` of them,
@@ -32,13 +33,11 @@ may wait for later windows, at most until its date's backlog drains.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.manifests import (
-    ManifestThresholds, claim_in_order, date_of_manifest, flush_reason, key_bytes, manifest_id, manifests_needed,
-    within_key_budget,
+    ManifestThresholds, claim_in_order, date_of_manifest, flush_reason, key_bytes, manifests_needed, within_key_budget,
 )
 from etl_platform.faults import fault_point
 from etl_platform.resources.tracking import FileTrackingTable
@@ -74,9 +73,8 @@ def plan_manifests(tracking: FileTrackingTable, settings: Settings, now: float,
         reason = flush_reason(files, now, thresholds)
         if reason is None:
             continue
-        for _ in range(min(manifests_needed(files, thresholds), max(1, window // thresholds.max_files))):
-            sequence = tracking.next_manifest_sequence(date_prefix)
-            new_id = manifest_id(sequence, date_prefix, datetime.fromtimestamp(now, timezone.utc))
+        count = min(manifests_needed(files, thresholds), max(1, window // thresholds.max_files))
+        for new_id in tracking.reserve_manifest_ids(date_prefix, count, now):
             tracking.create_manifest(new_id, reason=reason, now=now)
             fault_point("ndjson.sensor_minted")  # fault injection: minted, its run request not yet returned
             planned.append((new_id, date_prefix, reason))
