@@ -12,13 +12,13 @@ Minting, per date that has pending files (a skip scan of the status GSI finds th
    at least one once a threshold is reached.
 A date with fewer pending files than the window is read whole, so the thresholds (count,
 bytes, the oldest file's age for the orphan flush) are exact; a date with more has proven
-the count threshold with the window alone. So a tick reads at most WINDOW_FILES items per
-date whatever the day's volume, and every item it confirms is minted into a manifest, but
-for the remainder below a threshold.
+the count threshold with the window alone. So a tick reads about WINDOW_FILES pending
+items per date whatever the day's volume (whole pages: less than twice that when shards
+are uneven), and every item it confirms is minted into a manifest, but for the remainder
+below a threshold; a date below every threshold costs fewer than `manifest_max_files`.
 
 Why 1,000 files: at the seed's 200 files per manifest that is 5 manifests per date per
-10 s tick, 100 files/s for one date, twice the ingestion target, while the reads of a
-sub-threshold date stay below 1,000 small items per tick. Counters kept per date were
+10 s tick, 100 files/s for one date, twice the ingestion target. Counters kept per date were
 the alternative: one more write per file on one hot item per date, and no oldest age.
 
 Claiming (`claim_files`): the run reads the date's pending files a window of about
