@@ -113,6 +113,13 @@ def control(endpoint: str, name: str, body: dict | None = None, *, timeout: floa
         return json.loads(response.read())
 
 
+def request_counts(endpoint: str, *, reset: bool = False) -> dict:
+    """The requests the emulator answered since its last reset, per service and operation
+    ({"dynamodb": {"Query": {"requests", "errors", "items_read", "items_written"}}, ...}:
+    local/request_counts.py); with `reset`, zeroed at the same moment they are read."""
+    return control(endpoint, "requests", {"reset": True} if reset else None)
+
+
 def down(settings: Settings, *, timeout: float = 120.0) -> bool:
     """Stop the emulator after its final snapshot. False if none was running."""
     try:

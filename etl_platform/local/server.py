@@ -13,6 +13,7 @@ Strict modes make it behave as AWS does where moto is lenient; each is off unles
 (flags below, or their ETL_EMULATOR_* variables) and switchable at run time under `/_etl/`:
 lagged reads (lagged_reads.py), TTL and lifecycle expiry on a movable clock (clock.py,
 expiry.py) and AWS's limits (limits.py). README: "Strict modes of the embedded AWS".
+Always on: the count of requests per service and operation (request_counts.py, `/_etl/requests`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from etl_platform.local.limits import install_limits  # noqa: E402
 from etl_platform.local.iam_mode import install as install_iam_mode  # noqa: E402
 from etl_platform.local import journal as wal  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
-from etl_platform.local import post_policy  # noqa: E402
+from etl_platform.local import post_policy, request_counts  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
 from etl_platform.local.object_identity import restore_identity  # noqa: E402
 from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
@@ -152,6 +153,7 @@ def serve(settings: Settings, port: int, snapshot_interval: float, modes: Strict
         except OSError as exc:
             raise SystemExit(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; set ETL_LOCAL_PORT to a free port")
     install_strict_modes(modes)
+    request_counts.install()  # always on: what each request costs, for tests and benchmarks
     serialize_dynamodb()
     post_policy.install()  # presigned POSTs: size limit, signature, expiry, as S3 checks them
     # IAM mode: enforcement on before the first request; this process then acts as the admin.

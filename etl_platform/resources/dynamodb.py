@@ -93,9 +93,9 @@ class DynamoTable(ConfigurableResource):
 
     def update(self, key: dict[str, Any], changes: dict[str, Any], *, condition: str | None = None,
                names: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-               add: dict[str, int] | None = None, remove: tuple[str, ...] = (),
+               add: dict[str, Any] | None = None, remove: tuple[str, ...] = (),
                returns: str = "ALL_NEW") -> dict[str, Any] | None:
-        """SET `changes` (ADD `add`, REMOVE `remove`) on an item; the updated item (with
+        """SET `changes` (ADD `add`: numbers, or sets to merge in; REMOVE `remove`) on an item; the updated item (with
         `returns="ALL_OLD"`, the item as it was: {} if there was none), or None when
         `condition` fails."""
         attribute_names = dict(names or {})
@@ -152,6 +152,23 @@ class DynamoTable(ConfigurableResource):
             else:
                 raise RuntimeError(f"{self.table_name}: keys still unprocessed after {max_retries} retries")
         return found
+
+    def query_page(self, *, key_condition: str, values: dict[str, Any], limit: int,
+                   start: dict[str, Any] | None = None, names: dict[str, str] | None = None,
+                   index_name: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of at most `limit` items (eventually consistent) from `start`, and the key
+        to continue from (None once there is nothing more): for callers that read a bounded
+        number of items and go on only if they need more."""
+        arguments: dict[str, Any] = {"TableName": self.table_name, "KeyConditionExpression": key_condition,
+                                     "ExpressionAttributeValues": serialize_item(values), "Limit": limit}
+        if names:
+            arguments["ExpressionAttributeNames"] = names
+        if index_name:
+            arguments["IndexName"] = index_name
+        if start:
+            arguments["ExclusiveStartKey"] = start
+        response = self._client.query(**arguments)
+        return [deserialize_item(i) for i in response["Items"]], response.get("LastEvaluatedKey")
 
     def query(self, *, key_condition: str, values: dict[str, Any], names: dict[str, str] | None = None,
               index_name: str | None = None, limit: int | None = None, forward: bool = True,

@@ -5,7 +5,7 @@
     2026-02-01       bad.ndjson                       quarantined
     2026-02-01       data-001.ndjson#reupload-<etag>  quarantined (new content under an ingested key)
     2026-02-01       MANIFEST#batch-0001-20260201-..  pending -> processing -> completed | failed
-    2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids
+    2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids, its last minting
     CONTROL          CIRCUIT_BREAKER                  consecutive_failures, opened_at, failures_total, times_opened
 
 Consistency, as DynamoDB gives it (not as moto does, which reads everything consistently):
@@ -19,6 +19,19 @@ Consistency, as DynamoDB gives it (not as moto does, which reads everything cons
   confirms (a claim returns the item it claimed, and the manifest is built from those);
 - a decision that rests on a read (a manifest's files, a date's open manifests, a file's
   re-uploads) reads the base table with ConsistentRead.
+
+A MANIFEST keeps its files' keys (`file_keys`, a string set), so reading a manifest's files
+costs reads proportional to the manifest, never to its date (README: "What each file
+costs"): record first, a run adds the keys it is about to try to claim to the set
+(`plan_claim`, conditional on the run still holding the claim) before its first claim of
+them, and once the claim is complete the set becomes exactly the claimed keys
+(`finish_claim`). `files_of_manifest` reads the MANIFEST and then those keys, consistently,
+keeping the items that carry the manifest's id: a run killed mid-claim leaves planned keys
+that were never claimed, which that filter drops, and no claimed key outside the set.
+Bound: DynamoDB caps an item at 400 KB; the set holds at most FILE_KEYS_BUDGET_BYTES
+(core/ingestion/manifests.py: 120 KiB, so 200 files with keys up to 614 bytes; a claim
+stops adding keys there, a manifest of longer keys holds fewer files), and the lists of
+failed and excluded files are subsets of it, so the item stays under the cap.
 
 Recovery (pipelines/ndjson_to_parquet/reaper.py): a MANIFEST in progress names the run
 holding it (`run_id`, written before the first claim: a pending MANIFEST with a run_id is
@@ -39,16 +52,18 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Callable
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
 
 from etl_platform.core.ingestion.breaker import BreakerState, opens
 from etl_platform.core.ingestion.landing import REUPLOAD_MARK, Placement
-from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest
+from etl_platform.core.ingestion.manifests import PendingFile, date_of_manifest, manifest_id
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.faults import fault_point
 from etl_platform.resources.dynamodb import DynamoTable
 
 MANIFEST_PREFIX = "MANIFEST#"
+_CLAIMABLE = "#s IN (:pending, :failed)"  # a MANIFEST whose claim may start or go on (see begin_claim)
 COUNTER_KEY = "COUNTER#manifest"
 CONTROL_PARTITION = "CONTROL"
 BREAKER_KEY = "CIRCUIT_BREAKER"
@@ -170,6 +185,56 @@ class FileTrackingTable(DynamoTable):
             items += self.query(key_condition=condition, names={"#s": "status"}, values=values, index_name=self.status_index)
         return items
 
+    def pending_dates(self) -> list[str]:
+        """Dates with pending files, as the status GSI lists them (candidates): per shard, one
+        query of one item per date (a skip scan along the index's date sort key), so the
+        cost grows with the dates that have pending files, not with their files."""
+        dates: set[str] = set()
+        for shard in range(self.shards):
+            after = None
+            while True:
+                condition = "#s = :s" + (" AND date_prefix > :d" if after else "")
+                values = {":s": f"pending#{shard}", **({":d": after} if after else {})}
+                items, _ = self.query_page(key_condition=condition, names={"#s": "status"}, values=values, limit=1,
+                                           index_name=self.status_index)
+                if not items:
+                    break
+                after = items[0]["date_prefix"]
+                dates.add(after)
+        return sorted(dates)
+
+    def pending_windows(self, date_prefix: str, size: int, warn: Warn | None = None) -> Iterator[list[PendingFile]]:
+        """The date's pending files as the status GSI lists them (candidates), about `size`
+        at a time: each window is one page of ceil(size / shards) items from every shard
+        that has more, read only when the caller asks for it. Within a shard the index
+        returns files in its own order, not by age: callers sort a window, not the date.
+        Malformed items are left out, each with a `warn`ing."""
+        page = max(1, -(-size // self.shards))
+        starts: dict[int, Any] = dict.fromkeys(range(self.shards))
+        while starts:
+            window: list[dict[str, Any]] = []
+            for shard, start in list(starts.items()):
+                items, following = self.query_page(
+                    key_condition="#s = :s AND date_prefix = :d", names={"#s": "status"},
+                    values={":s": f"pending#{shard}", ":d": date_prefix}, limit=page, start=start,
+                    index_name=self.status_index)
+                window += items
+                if following is None:
+                    del starts[shard]
+                else:
+                    starts[shard] = following
+            yield sound_pending(window, warn)
+
+    def pending_nominees(self, date_prefix: str, limit: int, warn: Warn | None = None) -> list[PendingFile]:
+        """At least `limit` of the date's pending files (GSI candidates), or all if it has
+        fewer: whole windows of about `limit`, so at most about twice `limit` items read."""
+        nominated: list[PendingFile] = []
+        for window in self.pending_windows(date_prefix, limit, warn):
+            nominated += window
+            if len(nominated) >= limit:
+                break
+        return nominated
+
     def pending_files(self, date_prefix: str | None = None, warn: Warn | None = None) -> list[PendingFile]:
         """Pending files as the GSI lists them: candidates, some perhaps claimed already.
         Malformed items are left out, each with a `warn`ing (default: this module's log)."""
@@ -192,7 +257,20 @@ class FileTrackingTable(DynamoTable):
         )
 
     def files_of_manifest(self, manifest: str) -> list[dict[str, Any]]:
-        """Every file a manifest claimed, whatever its state now (a consistent read)."""
+        """Every file a manifest claimed, whatever its state now: consistent reads of the
+        MANIFEST's file list (the keys planned while its claim is in progress, exactly the
+        claimed ones once it is claimed) and of those files, keeping the ones that carry
+        this manifest's id. 1 + (listed files) items read, however large the date.
+        A MANIFEST written before file lists were kept (no `files_listed`), or none at all,
+        is read as it was then: the whole date, filtered on the manifest id."""
+        record = self.manifest(manifest)
+        if record is None or not record.get("files_listed"):
+            return self._files_of_manifest_by_date(manifest)
+        date_prefix = date_of_manifest(manifest)
+        items = self.batch_get([{"date_prefix": date_prefix, "file_key": k} for k in record.get("file_keys") or ()])
+        return sorted((i for i in items if i.get("manifest_id") == manifest and _is_file_item(i)), key=file_order)
+
+    def _files_of_manifest_by_date(self, manifest: str) -> list[dict[str, Any]]:
         items = self.query(
             key_condition="date_prefix = :d", values={":d": date_of_manifest(manifest), ":m": manifest},
             FilterExpression="manifest_id = :m", consistent=True,
@@ -234,19 +312,28 @@ class FileTrackingTable(DynamoTable):
             return sum(pool.map(settle, files))
 
     # --- manifests --------------------------------------------------------------------
-    def next_manifest_sequence(self, date_prefix: str, now: float | None = None) -> int:
-        """The date's next manifest number. The counter expires `ttl_days` after its last use:
-        ids carry the minting time too, so a counter that starts again never repeats an id."""
+    def reserve_manifest_ids(self, date_prefix: str, count: int, now: float | None = None) -> list[str]:
+        """`count` new manifest ids for the date, in one write, before any is created (record
+        first): the date's sequence moves on by `count`, and the counter remembers this
+        minting (`minted_count`, `minted_epoch`) so that the next tick reads what it minted
+        consistently, before the status GSI may list it. Ids carry the minting time too, so
+        a counter that expired (`ttl_days` after its last use) and starts again never
+        repeats one."""
         now = time.time() if now is None else now
-        item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY}, {"ttl": self._ttl(now)},
-                           add={"sequence": 1})
-        return int(item["sequence"])
+        item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY},
+                           {"ttl": self._ttl(now), "minted_count": count, "minted_epoch": now}, add={"sequence": count})
+        return _minted_ids(date_prefix, item)
+
+    def recently_minted(self, date_prefix: str) -> list[str]:
+        """The ids the date's last minting reserved (a consistent read of its counter)."""
+        counter = self.get({"date_prefix": date_prefix, "file_key": COUNTER_KEY})
+        return _minted_ids(date_prefix, counter) if counter and "minted_count" in counter else []
 
     def create_manifest(self, manifest: str, *, reason: str, now: float | None = None) -> bool:
         now = time.time() if now is None else now
         return self.put_if_absent({
             "date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest,
-            "manifest_id": manifest, "status": "pending", "reason": reason, "claimed": False,
+            "manifest_id": manifest, "status": "pending", "reason": reason, "claimed": False, "files_listed": True,
             "created_at": iso_utc(now, digits=6), "created_epoch": now,
         }, "file_key")
 
@@ -302,17 +389,65 @@ class FileTrackingTable(DynamoTable):
                            remove=("ttl",))
 
     def begin_claim(self, manifest: str, run_id: str, now: float | None = None) -> dict[str, Any] | None:
-        """Record that `run_id` is claiming files for a pending, unclaimed manifest, before
-        its first claim (record first): a pending MANIFEST with a `run_id` is a claim in
-        progress, or one cut short that a re-run resumes. A later run takes it over (the
-        one before died, or a reaper would not have started this one). None when the
-        manifest is claimed already or no longer pending."""
+        """Record that `run_id` is claiming files for an unclaimed manifest, before its first
+        claim (record first): a pending MANIFEST with a `run_id` is a claim in progress, or
+        one cut short that a re-run resumes. A later run takes it over (the one before died,
+        or a reaper would not have started this one); so does the replay of a manifest that
+        failed before its claim was complete. None when the manifest is claimed already, or
+        neither pending nor failed."""
         now = time.time() if now is None else now
         return self.update(self._manifest_key(manifest),
                            {"run_id": run_id, "claim_started_at": iso_utc(now, digits=6),
                             "updated_at": iso_utc(now, digits=6)},
-                           condition="#s = :pending AND claimed = :no", names={"#s": "status"},
-                           values={":pending": "pending", ":no": False})
+                           condition=f"{_CLAIMABLE} AND claimed = :no", names={"#s": "status"},
+                           values={":pending": "pending", ":failed": "failed", ":no": False})
+
+    def plan_claim(self, manifest: str, run_id: str, file_keys: list[str]) -> bool:
+        """Record first: add the keys `run_id` is about to try to claim to the MANIFEST's file
+        list, before it claims any of them, so a run killed mid-claim leaves every file it
+        may have claimed findable. False (claim none of them) when the run no longer holds
+        the claim: another run took it over, or it is complete."""
+        if not file_keys:
+            return True
+        return self.update(self._manifest_key(manifest), {"updated_at": iso_utc(digits=6)},
+                           add={"file_keys": set(file_keys)},
+                           condition=f"{_CLAIMABLE} AND claimed = :no AND run_id = :run", names={"#s": "status"},
+                           values={":pending": "pending", ":failed": "failed", ":no": False, ":run": run_id}) is not None
+
+    def finish_claim(self, manifest: str, run_id: str, file_keys: list[str] | None, **fields: Any) -> dict[str, Any] | None:
+        """The claim is complete: the MANIFEST is `claimed` and its file list exactly
+        `file_keys` (None: a re-run that reused a complete claim keeps the list). A first
+        claim is recorded only by the run holding it (None when another took it over)."""
+        changes = {**fields, "claimed": True, "updated_at": iso_utc(digits=6)}
+        if file_keys is None:
+            return self.update_manifest(manifest, **changes)
+        if file_keys:
+            changes["file_keys"] = set(file_keys)
+        return self.update(self._manifest_key(manifest), changes, remove=() if file_keys else ("file_keys",),
+                           condition="run_id = :run AND claimed = :no", values={":run": run_id, ":no": False})
+
+    def unclaimed_manifests(self, date_prefix: str, page: int = 5) -> Iterator[dict[str, Any]]:
+        """The date's MANIFESTs still pending and not claimed, the most recently minted first:
+        those the date's counter names (read consistently: the GSI may not list them yet),
+        then those the status GSI nominates, a `page` at a time (MANIFEST statuses are
+        unsharded: `pending` holds no file); a consistent read confirms each. A caller that
+        stops at the first it needs reads the counter and a page, not every MANIFEST of the date."""
+        recent = {MANIFEST_PREFIX + m for m in self.recently_minted(date_prefix)}
+
+        def confirmed(file_keys: list[str]) -> Iterator[dict[str, Any]]:
+            items = self.batch_get([{"date_prefix": date_prefix, "file_key": k} for k in file_keys])
+            return (i for i in items if i.get("status") == "pending" and not i.get("claimed"))
+
+        yield from confirmed(sorted(recent))
+        start = None
+        while True:
+            items, start = self.query_page(key_condition="#s = :s AND date_prefix = :d", names={"#s": "status"},
+                                           values={":s": "pending", ":d": date_prefix}, limit=page, start=start,
+                                           index_name=self.status_index)
+            yield from confirmed([i["file_key"] for i in items
+                                  if i["file_key"].startswith(MANIFEST_PREFIX) and i["file_key"] not in recent])
+            if start is None:
+                return
 
     def open_manifests(self) -> list[dict[str, Any]]:
         """MANIFEST records `pending` or `processing`, nominated by the status GSI (MANIFEST
@@ -387,6 +522,13 @@ class FileTrackingTable(DynamoTable):
                                                "updated_at": iso_utc(now, digits=6)},
                                remove=("opened_at",), returns="ALL_OLD")
         return _breaker_state(previous or {})
+
+
+def _minted_ids(date_prefix: str, counter: dict[str, Any]) -> list[str]:
+    """The ids a counter's last minting reserved: the sequences up to its current one."""
+    last, count = int(counter["sequence"]), int(counter.get("minted_count", 0))
+    minted_at = datetime.fromtimestamp(float(counter["minted_epoch"]), timezone.utc)
+    return [manifest_id(sequence, date_prefix, minted_at) for sequence in range(last - count + 1, last + 1)]
 
 
 def _breaker_state(item: dict[str, Any]) -> BreakerState:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from etl_platform.core.ingestion.manifests import (
     ManifestThresholds, PendingFile, claim_in_order, claimed_content, date_of_manifest, exclude_files, flush_reason,
-    manifest_document, manifest_id,
+    manifest_document, manifest_id, within_key_budget,
 )
 
 THRESHOLDS = ManifestThresholds(max_files=3, max_bytes=1000, orphan_flush_seconds=60)
@@ -67,3 +67,10 @@ def test_reads_are_pinned_to_the_claimed_etag():
     assert claimed_content({"etag": "abc"}) == {"IfMatch": '"abc"'}
     assert claimed_content({"etag": "abc", "version_id": "v1"}) == {"VersionId": "v1"}  # a version outlives overwrites
     assert claimed_content({"etag": ""}) == {} and claimed_content({"etag": None, "version_id": None}) == {}
+
+
+def test_a_claim_takes_only_the_file_keys_that_fit_the_manifest_items_budget():
+    files = [PendingFile("2026-04-01", f"{n}-" + "k" * 98, 1, 0.0) for n in range(5)]  # 100-byte keys
+    assert within_key_budget(files, used_bytes=0, budget=300) == files[:3]
+    assert within_key_budget(files, used_bytes=150, budget=300) == files[:1]
+    assert within_key_budget(files, used_bytes=300, budget=300) == []

@@ -10,6 +10,11 @@ from typing import Callable, Iterable, TypeVar
 T = TypeVar("T")
 
 MANIFEST_ID_FORMAT = "batch-{sequence:04d}-{day}-{time}"
+# A MANIFEST item keeps its files' keys (resources/tracking.py) and DynamoDB caps an item at
+# 400 KB. The keys get at most this much; the failed and excluded files it may list too are
+# subsets of them, and its other fields stay well under the rest. 200 files (the seed's
+# manifest size) fit with keys up to 614 bytes; a manifest of longer keys holds fewer files.
+FILE_KEYS_BUDGET_BYTES = 120 * 1024
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,23 @@ def claim_in_order(candidates: Iterable[PendingFile], thresholds: ManifestThresh
             won.append(claimed)
             files, total = files + 1, total + (size_of(claimed) if size_of else candidate.size)
     return won
+
+
+def key_bytes(keys: Iterable[str]) -> int:
+    """What file keys take in a DynamoDB string set: their UTF-8 bytes."""
+    return sum(len(k.encode()) for k in keys)
+
+
+def within_key_budget(files: list[PendingFile], used_bytes: int,
+                      budget: int = FILE_KEYS_BUDGET_BYTES) -> list[PendingFile]:
+    """The leading `files` whose keys still fit in `budget` with `used_bytes` taken."""
+    fitting = []
+    for f in files:
+        used_bytes += len(f.file_key.encode())
+        if used_bytes > budget:
+            break
+        fitting.append(f)
+    return fitting
 
 
 def manifest_key(manifest: str) -> str:

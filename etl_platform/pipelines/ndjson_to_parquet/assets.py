@@ -21,14 +21,13 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.manifests import (
-    claim_in_order,
     date_of_manifest, exclude_files, manifest_document, manifest_key, output_prefix, rejects_key,
 )
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.faults import fault_point
 from etl_platform.pipelines.ndjson_to_parquet.engines import choose_engine, run_arrow
 from etl_platform.pipelines.ndjson_to_parquet.partitions import manifest_of, ndjson_dates_partitions
-from etl_platform.pipelines.ndjson_to_parquet.sensors import thresholds_from
+from etl_platform.pipelines.ndjson_to_parquet.planning import ClaimTakenOver, claim_files, thresholds_from
 from etl_platform.pipelines.ndjson_to_parquet.settlement import record_manifest_failure, record_metrics
 from etl_platform.pipelines.ndjson_to_parquet.sources import mark_ingested, overwritten_sources
 from etl_platform.resources.connection import PlatformS3Resource
@@ -75,20 +74,24 @@ def build_ndjson_assets(settings: Settings):
             # candidates lags writes, so nothing is built from it directly.
             items = {i["file_key"]: i for i in tracking_table.files_of_manifest(manifest)}
             if not reused:
-                candidates = tracking_table.pending_files(date_of_manifest(manifest), warn=context.log.warning)
-                won = claim_in_order(candidates, thresholds_from(settings), lambda f: _claim(tracking_table, f, manifest),
-                                     held_files=len(items), held_bytes=sum(int(i["size"]) for i in items.values()),
-                                     size_of=lambda item: int(item["size"]))
+                try:
+                    won = claim_files(tracking_table, manifest, run_id, thresholds_from(settings), items,
+                                      warn=context.log.warning)
+                except ClaimTakenOver as exc:
+                    raise Failure(description=f"{exc}; that run completes it") from exc
                 items.update((i["file_key"], i) for i in won)
-                context.log.info(f"{manifest}: claimed {len(won)} files ({len(candidates)} candidates)")
+                context.log.info(f"{manifest}: claimed {len(won)} files")
             files = [as_pending(i) for i in sorted(items.values(), key=file_order)]
             document = manifest_document(manifest, files, record.get("created_at", iso_utc()))
             key = manifest_key(manifest)
             s3.get_client().put_object(Bucket=names.manifest_bucket, Key=key, Body=json.dumps(document, indent=1).encode(),
                                        ContentType="application/json")
             fault_point("ndjson.manifest_written")
-            tracking_table.update_manifest(manifest, claimed=True, file_count=len(files),
-                                           total_bytes=document["total_bytes"], manifest_path=f"s3://{names.manifest_bucket}/{key}")
+            if tracking_table.finish_claim(manifest, run_id, None if reused else sorted(items), file_count=len(files),
+                                           total_bytes=document["total_bytes"],
+                                           manifest_path=f"s3://{names.manifest_bucket}/{key}") is None:
+                raise Failure(description=f"{manifest}: another run took the claim over from run {run_id}; "
+                                          "that run completes it")
             return MaterializeResult(metadata={
                 "files": len(files),
                 "input_bytes": document["total_bytes"],
@@ -179,11 +182,6 @@ def build_ndjson_assets(settings: Settings):
             )
 
     return landing, ndjson_manifest, merged_parquet
-
-
-def _claim(tracking_table: FileTrackingTable, pending, manifest: str):
-    fault_point("ndjson.claim")
-    return tracking_table.claim(pending, manifest)
 
 
 def _leave_out_overwritten(context, document: dict, files: list[dict], client, tracking_table: FileTrackingTable,

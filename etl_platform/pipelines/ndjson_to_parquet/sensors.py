@@ -6,31 +6,24 @@ One tick (bounded in messages and seconds, far under Dagster's 60 s limit):
    it for redelivery (and the DLQ after 3 receives);
 2. unless the circuit breaker is open, for each date whose pending files reached a
    threshold (count, bytes, or the orphan-flush age), mint manifest ids, record them
-   (MANIFEST# pending) and request one run per manifest, its id as run_key and run tag, its date as partition.
+   (MANIFEST# pending) and request one run per manifest, its id as run_key and run tag, its date as partition
+   (planning.py: what that reads per date).
 """
 
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, sensor
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.breaker import blocking_reason
-from etl_platform.core.ingestion.manifests import ManifestThresholds, flush_reason, manifest_id, manifests_needed
 from etl_platform.core.s3_events import MalformedEvent
-from etl_platform.faults import fault_point
 from etl_platform.pipelines.ndjson_to_parquet.partitions import manifest_run_request
+from etl_platform.pipelines.ndjson_to_parquet.planning import plan_manifests
 from etl_platform.pipelines.ndjson_to_parquet.validator import ValidatorDependencies, make_handler, rules_from
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable
-
-
-def thresholds_from(settings: Settings) -> ManifestThresholds:
-    ingestion = settings.ingestion
-    return ManifestThresholds(max_files=ingestion.manifest_max_files, max_bytes=ingestion.manifest_max_bytes,
-                              orphan_flush_seconds=ingestion.orphan_flush_seconds)
 
 
 def validator_for(settings: Settings, tracking: FileTrackingTable, s3_client):
@@ -69,40 +62,6 @@ def ingest_file_events(context, queue: SqsQueue, handler, settings: Settings) ->
         queue.delete(done)
     counts["messages"] = received
     return dict(counts)
-
-
-def plan_manifests(tracking: FileTrackingTable, settings: Settings, now: float,
-                   warn=None) -> list[tuple[str, str, str]]:
-    """(manifest id, date, reason) of each manifest to start now. The status GSI nominates
-    each date's pending files; a date that reaches a threshold on them is confirmed with a
-    consistent read before a manifest is minted (the GSI may still list files claimed a
-    moment ago). A malformed pending item is left out with a `warn`ing naming it."""
-    thresholds = thresholds_from(settings)
-    by_date = defaultdict(list)
-    for pending in tracking.pending_files(warn=warn):
-        by_date[pending.date_prefix].append(pending)
-    planned = []
-    for date_prefix, nominated in sorted(by_date.items()):
-        if flush_reason(nominated, now, thresholds) is None:
-            continue
-        files = tracking.confirm_pending(nominated, warn=warn)
-        reason = flush_reason(files, now, thresholds)
-        if reason is None:
-            continue
-        unclaimed = [
-            m for m in tracking.manifests_of_date(date_prefix)
-            if m["status"] == "pending" and not m.get("claimed")
-            and now - float(m["created_epoch"]) < settings.ingestion.stale_manifest_seconds
-        ]
-        if unclaimed:
-            continue
-        for _ in range(manifests_needed(files, thresholds)):
-            sequence = tracking.next_manifest_sequence(date_prefix)
-            new_id = manifest_id(sequence, date_prefix, datetime.fromtimestamp(now, timezone.utc))
-            tracking.create_manifest(new_id, reason=reason, now=now)
-            fault_point("ndjson.sensor_minted")  # fault injection: minted, its run request not yet returned
-            planned.append((new_id, date_prefix, reason))
-    return planned
 
 
 def build_file_events_sensor(settings: Settings, job):
