@@ -157,9 +157,10 @@ class IngestionSettings:
     sqs_max_seconds_per_tick: float = 20.0
     sqs_visibility_seconds: int | None = None  # None: the queue's own (360 s)
     stale_manifest_seconds: int = 600  # an unclaimed manifest older than this no longer holds its date back
+    # Glue StartJobRun refused with ConcurrentRunsExceededException: the step is re-executed by
+    # a Dagster RetryPolicy (resources/glue.py), exponential backoff from this first delay.
     glue_start_retries: int = 3
     glue_start_retry_delay_seconds: float = 60.0
-    glue_start_retry_backoff: float = 2.0
     circuit_breaker_failures: int = 3
     circuit_breaker_cooldown_seconds: int = 30 * 60
     engine: Literal["arrow", "spark"] = "arrow"
@@ -171,8 +172,9 @@ class IngestionSettings:
     reconcile_lookback_days: int = 7
     glue_workers: int = 2
     glue_worker_type: str = "G.1X"
+    # Seed 002's "Max concurrent Glue jobs" (the template's MaxConcurrentRuns of the job): the
+    # limit of the job's Dagster pool, so of concurrent manifest runs (etl_platform/concurrency.py).
     max_concurrent_glue_runs: int = 1
-    max_concurrent_manifest_runs: int = 2  # the seed's Lambda concurrency
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,8 @@ class JobsSettings:
     api_url: str | None = None  # where the CLI finds the API; None: http://127.0.0.1:<api_port>
     dagster_graphql_url: str | None = None  # set: /trigger-job launches through the webserver
     cors_origins: tuple[str, ...] = ()
+    # The template's MaxConcurrentRuns of the Glue job (10 in both envs): its Dagster pool's limit.
+    max_concurrent_glue_runs: int = 10
 
     @property
     def api_base_url(self) -> str:
@@ -220,7 +224,6 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
         "glue_workers": 20,
         "glue_worker_type": "G.2X",
         "max_concurrent_glue_runs": 30,
-        "max_concurrent_manifest_runs": 50,
         "engine": "spark",
     },
 }
@@ -421,7 +424,6 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_CONVERSION_MODE": ("ingestion", "conversion_mode", _choice("string", "typed")),
     "ETL_GLUE_START_RETRIES": ("ingestion", "glue_start_retries", int),
     "ETL_GLUE_START_RETRY_DELAY_SECONDS": ("ingestion", "glue_start_retry_delay_seconds", float),
-    "ETL_GLUE_START_RETRY_BACKOFF": ("ingestion", "glue_start_retry_backoff", float),
     "ETL_CIRCUIT_BREAKER_FAILURES": ("ingestion", "circuit_breaker_failures", int),
     "ETL_CIRCUIT_BREAKER_COOLDOWN_SECONDS": ("ingestion", "circuit_breaker_cooldown_seconds", int),
     "ETL_INGESTION_ENGINE": ("ingestion", "engine", _choice("arrow", "spark")),

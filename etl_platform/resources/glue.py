@@ -2,8 +2,22 @@
 running the same script from glue_jobs/ in a subprocess under Dagster Pipes.
 
 Moto accepts StartJobRun but runs nothing, so the local runner executes the script itself,
-with the emulator's endpoint in AWS_ENDPOINT_URL (boto3 honours it). Starting a run is
-retried on ConcurrentRunsExceededException with exponential backoff (seed 003's policy).
+with the emulator's endpoint in AWS_ENDPOINT_URL (boto3 honours it). It first asks the
+emulator's Glue for the run (StartJobRun with the job's arguments), so what AWS refuses is
+refused locally too: a job not deployed, glue:StartJobRun denied (IAM mode), or the job's
+MaxConcurrentRuns reached. moto ends a run as soon as it is read, so locally the last
+happens only when a test holds a run RUNNING (moto's state manager).
+
+Glue start throttling (seed 003: "Retry ConcurrentRuns x3, wait 60 s, backoff 2x"). A
+refused StartJobRun raises out of the step; the step's Dagster RetryPolicy
+(`glue_start_retry_policy`) re-executes it, in the same run (same run id), after
+delay * (2^n - 1) seconds: 60, 180, 420 s with the defaults. Dagster's exponential backoff
+has no rate parameter, so its waits after the first grow by 3x then 2.3x where the seed's
+Step Functions retrier doubles (60, 120, 240 s); the first wait and the count are the
+seed's. Nothing sleeps inside a step: the wait is Dagster's, visible in the run as
+STEP_UP_FOR_RETRY, and the Glue pool (etl_platform/concurrency.py) keeps Dagster itself
+from asking for more runs than the job allows, so a refusal means something outside
+Dagster holds the job's runs.
 
 Which Python runs the script locally (`runtime_pythons`):
 - the job's Glue runtime venv (etl_platform/glue_runtimes.py: the job's Python version, its
@@ -20,12 +34,11 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
-from dagster import ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient
+from dagster import Backoff, ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient, RetryPolicy
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from pydantic import Field
 
@@ -41,31 +54,28 @@ class GlueJobRunner(ConfigurableResource):
     local: bool = Field(description="Run glue_jobs/ scripts in a subprocess instead of on AWS Glue")
     glue_jobs_dir: str = Field(description="Folder of the Glue scripts (local runs)")
     pipes_bucket: str = Field(description="Bucket for Pipes context and messages on AWS")
-    start_retries: int = 3
-    start_retry_delay_seconds: float = 60.0
-    start_retry_backoff: float = 2.0
     runtime_pythons: dict[str, str] = Field(
         default={}, description="Local runs: Glue job name -> interpreter of its runtime venv ('' if not built)")
 
     @classmethod
     def from_settings(cls, settings: Settings, connection: AwsConnection) -> "GlueJobRunner":
-        ingestion = settings.ingestion
         return cls(
             connection=connection,
             local=settings.is_local,
             glue_jobs_dir=str(settings.glue_jobs_dir),
             pipes_bucket=settings.names.pipes_bucket,
-            start_retries=ingestion.glue_start_retries,
-            start_retry_delay_seconds=ingestion.glue_start_retry_delay_seconds,
-            start_retry_backoff=ingestion.glue_start_retry_backoff,
             runtime_pythons=built_runtime_pythons(settings) if settings.is_local else {},
         )
 
     def run(self, context: Any, *, job_name: str, script: str, arguments: dict[str, str],
             local_arguments: dict[str, str] | None = None) -> PipesClientCompletedInvocation:
         """Run `script` (a file name in glue_jobs/) as Glue job `job_name` with `--key value`
-        arguments; `local_arguments` are added only when the script runs locally."""
+        arguments; `local_arguments` are added only when the script runs locally. A start Glue
+        refuses (ConcurrentRunsExceededException, ...) raises its ClientError out of the step."""
         if self.local:
+            # the emulator's Glue decides whether this run may start, as AWS Glue would
+            self.connection.client("glue").start_job_run(
+                JobName=job_name, Arguments={f"--{k}": v for k, v in arguments.items()})
             return self._run_local(context, job_name, script, {**arguments, **(local_arguments or {})})
         client = PipesGlueClient(
             client=self.connection.client("glue"),
@@ -73,22 +83,7 @@ class GlueJobRunner(ConfigurableResource):
             message_reader=PipesS3MessageReader(client=self.connection.client("s3"), bucket=self.pipes_bucket),
         )
         params = {"JobName": job_name, "Arguments": {f"--{k}": v for k, v in arguments.items()}}
-        return self.with_start_retries(
-            lambda: client.run(context=context, start_job_run_params=params), log=context.log.warning
-        )
-
-    def with_start_retries(self, start: Callable[[], Any], log: Callable[[str], None] = print) -> Any:
-        delay = self.start_retry_delay_seconds
-        for attempt in range(self.start_retries + 1):
-            try:
-                return start()
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConcurrentRunsExceededException" or attempt == self.start_retries:
-                    raise
-                log(f"Glue: concurrent runs exceeded; retry {attempt + 1}/{self.start_retries} in {delay:.1f} s")
-                time.sleep(delay)
-                delay *= self.start_retry_backoff
-        raise AssertionError("unreachable")
+        return client.run(context=context, start_job_run_params=params)
 
     def _run_local(self, context: Any, job_name: str, script: str, arguments: dict[str, str]):
         path = Path(self.glue_jobs_dir) / script
@@ -123,6 +118,18 @@ class GlueJobRunner(ConfigurableResource):
                 env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
             context.log.info("local Glue runner: %s", " ".join(command))
             return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=str(project_root))
+
+
+def glue_start_retry_policy(settings: Settings) -> RetryPolicy:
+    """The retry policy of a step that starts a Glue job (seed 003's, see the module docstring)."""
+    ingestion = settings.ingestion
+    return RetryPolicy(max_retries=ingestion.glue_start_retries, delay=ingestion.glue_start_retry_delay_seconds,
+                       backoff=Backoff.EXPONENTIAL)
+
+
+def glue_start_throttled(exc: BaseException) -> bool:
+    """Glue refused to start a run because the job's MaxConcurrentRuns is reached."""
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ConcurrentRunsExceededException"
 
 
 def built_runtime_pythons(settings: Settings, root: Path = CACHE_ROOT) -> dict[str, str]:
