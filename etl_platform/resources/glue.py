@@ -50,7 +50,10 @@ from etl_platform.resources.connection import AwsConnection
 
 
 class GlueJobRunner(ConfigurableResource):
-    connection: AwsConnection
+    connection: AwsConnection  # the platform's identity: it starts the job runs
+    script_connection: AwsConnection | None = Field(
+        default=None, description="Local runs: the identity the script runs under, as Glue runs it under the job's "
+                                  "role (None: `connection`)")
     local: bool = Field(description="Run glue_jobs/ scripts in a subprocess instead of on AWS Glue")
     glue_jobs_dir: str = Field(description="Folder of the Glue scripts (local runs)")
     pipes_bucket: str = Field(description="Bucket for Pipes context and messages on AWS")
@@ -93,19 +96,20 @@ class GlueJobRunner(ConfigurableResource):
             context.log.warning(
                 "Glue job %s: its Glue runtime is not built, so the script runs on this venv's Python %s "
                 "(build it: python -m etl_platform.glue_runtimes build)", job_name, sys.version.split()[0])
+        identity = self.script_connection or self.connection
         command = [python or sys.executable, str(path)]
         for key, value in arguments.items():
             command += [f"--{key}", value]
         env = {
             **os.environ,
-            "AWS_DEFAULT_REGION": self.connection.region_name,
+            "AWS_DEFAULT_REGION": identity.region_name,
             "PYSPARK_PYTHON": command[0],  # Spark's Python workers: the script's interpreter
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
-        if self.connection.endpoint_url:
-            env["AWS_ENDPOINT_URL"] = self.connection.endpoint_url
+        if identity.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = identity.endpoint_url
             env.pop("AWS_SESSION_TOKEN", None)
-            env.update(self.connection.subprocess_credentials())
+            env.update(identity.subprocess_credentials())
         with tempfile.TemporaryDirectory(prefix="glue-local-") as scratch:
             if python:
                 # As on Glue: etl_platform.core from the --extra-py-files zip, nothing else of the
