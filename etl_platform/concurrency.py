@@ -8,7 +8,7 @@ What is limited, per env (Settings):
   `jobs.max_concurrent_glue_runs` (10). Each limit is the job's MaxConcurrentRuns in
   infra/template.yaml, the number AWS enforces per job (a test checks they agree), so
   Dagster never asks Glue for a run Glue would refuse; a refusal still possible (runs
-  started outside Dagster) is retried by the step's RetryPolicy (resources/glue.py).
+  started outside Dagster) is retried by Dagster (RetryRequested, resources/glue.py).
 - manifest runs. Every run of pipeline B's job contains `merged_parquet`, so at run
   granularity B's Glue pool is also the limit on concurrent manifest runs: 1 dev, 30 prod.
   This follows the seeds: a manifest is one Step Functions execution that waits on its Glue

@@ -157,10 +157,11 @@ class IngestionSettings:
     sqs_max_seconds_per_tick: float = 20.0
     sqs_visibility_seconds: int | None = None  # None: the queue's own (360 s)
     stale_manifest_seconds: int = 600  # an unclaimed manifest older than this no longer holds its date back
-    # Glue StartJobRun refused with ConcurrentRunsExceededException: the step is re-executed by
-    # a Dagster RetryPolicy (resources/glue.py), exponential backoff from this first delay.
+    # Glue StartJobRun refused with ConcurrentRunsExceededException: Dagster re-executes the step
+    # (RetryRequested, resources/glue.py) after delay * backoff^n seconds.
     glue_start_retries: int = 3
     glue_start_retry_delay_seconds: float = 60.0
+    glue_start_retry_backoff: float = 2.0
     circuit_breaker_failures: int = 3
     circuit_breaker_cooldown_seconds: int = 30 * 60
     engine: Literal["arrow", "spark"] = "arrow"
@@ -424,6 +425,7 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_CONVERSION_MODE": ("ingestion", "conversion_mode", _choice("string", "typed")),
     "ETL_GLUE_START_RETRIES": ("ingestion", "glue_start_retries", int),
     "ETL_GLUE_START_RETRY_DELAY_SECONDS": ("ingestion", "glue_start_retry_delay_seconds", float),
+    "ETL_GLUE_START_RETRY_BACKOFF": ("ingestion", "glue_start_retry_backoff", float),
     "ETL_CIRCUIT_BREAKER_FAILURES": ("ingestion", "circuit_breaker_failures", int),
     "ETL_CIRCUIT_BREAKER_COOLDOWN_SECONDS": ("ingestion", "circuit_breaker_cooldown_seconds", int),
     "ETL_INGESTION_ENGINE": ("ingestion", "engine", _choice("arrow", "spark")),

@@ -24,7 +24,7 @@ def run_verdict(instance: DagsterInstance, run_id: str | None, heartbeat_epoch: 
 
 def retry_due(instance: DagsterInstance, run_id: str) -> float | None:
     """When the run's latest step retry is due (epoch s), None if no step is up for retry. A
-    run waiting out a RetryPolicy's delay (Glue start throttling: up to 420 s) runs no step,
+    run waiting out a retry's delay (Glue start throttling: up to 240 s) runs no step,
     so nothing beats its heartbeat; its worker is alive while it waits, and silent past that."""
     records = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY,
                                            ascending=False, limit=1).records

@@ -9,15 +9,16 @@ MaxConcurrentRuns reached. moto ends a run as soon as it is read, so locally the
 happens only when a test holds a run RUNNING (moto's state manager).
 
 Glue start throttling (seed 003: "Retry ConcurrentRuns x3, wait 60 s, backoff 2x"). A
-refused StartJobRun raises out of the step; the step's Dagster RetryPolicy
-(`glue_start_retry_policy`) re-executes it, in the same run (same run id), after
-delay * (2^n - 1) seconds: 60, 180, 420 s with the defaults. Dagster's exponential backoff
-has no rate parameter, so its waits after the first grow by 3x then 2.3x where the seed's
-Step Functions retrier doubles (60, 120, 240 s); the first wait and the count are the
-seed's. Nothing sleeps inside a step: the wait is Dagster's, visible in the run as
-STEP_UP_FOR_RETRY, and the Glue pool (etl_platform/concurrency.py) keeps Dagster itself
-from asking for more runs than the job allows, so a refusal means something outside
-Dagster holds the job's runs.
+refused StartJobRun raises out of the step as Dagster's `RetryRequested`
+(`glue_start_retry`): Dagster re-executes the step in the same run (same run id) after
+60, 120, 240 s (`glue_start_retries`, `glue_start_retry_delay_seconds`,
+`glue_start_retry_backoff`); nothing sleeps inside a step, and the wait shows in the run as
+STEP_UP_FOR_RETRY. Why not a `RetryPolicy` on the asset: Dagster applies an asset's policy
+to every exception and to interrupts too ("respect retry policy when interrupts occur"), so
+a cancelled run or a conversion error would be retried for up to 7 minutes, where the
+platform settles those at once (failure recorded, run-failure sensor, reapers). The Glue
+pool (etl_platform/concurrency.py) keeps Dagster itself from asking for more runs than the
+job allows, so a refusal means something outside Dagster holds the job's runs.
 
 Which Python runs the script locally (`runtime_pythons`):
 - the job's Glue runtime venv (etl_platform/glue_runtimes.py: the job's Python version, its
@@ -38,11 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
-from dagster import Backoff, ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient, RetryPolicy
+from dagster import ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient, RetryRequested
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from pydantic import Field
 
-from etl_platform.config import Settings
+from etl_platform.config import IngestionSettings, Settings
 from etl_platform.glue_artifacts import CORE_ZIP_NAME, build_core_zip
 from etl_platform.glue_runtimes import CACHE_ROOT, UnknownRuntime, built_python, runtimes
 from etl_platform.infra_template import ResolvedTemplate
@@ -124,16 +125,14 @@ class GlueJobRunner(ConfigurableResource):
             return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=str(project_root))
 
 
-def glue_start_retry_policy(settings: Settings) -> RetryPolicy:
-    """The retry policy of a step that starts a Glue job (seed 003's, see the module docstring)."""
-    ingestion = settings.ingestion
-    return RetryPolicy(max_retries=ingestion.glue_start_retries, delay=ingestion.glue_start_retry_delay_seconds,
-                       backoff=Backoff.EXPONENTIAL)
-
-
-def glue_start_throttled(exc: BaseException) -> bool:
-    """Glue refused to start a run because the job's MaxConcurrentRuns is reached."""
-    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ConcurrentRunsExceededException"
+def glue_start_retry(exc: BaseException, retry_number: int, ingestion: IngestionSettings) -> RetryRequested | None:
+    """Dagster's request to run the step again if `exc` is Glue refusing to start a run because
+    the job's MaxConcurrentRuns is reached and retries remain; None otherwise."""
+    throttled = isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ConcurrentRunsExceededException"
+    if not throttled or retry_number >= ingestion.glue_start_retries:
+        return None
+    wait = ingestion.glue_start_retry_delay_seconds * ingestion.glue_start_retry_backoff ** retry_number
+    return RetryRequested(max_retries=ingestion.glue_start_retries, seconds_to_wait=wait)
 
 
 def built_runtime_pythons(settings: Settings, root: Path = CACHE_ROOT) -> dict[str, str]:

@@ -24,7 +24,7 @@ def test_defaults_follow_the_seeds():
     assert (ingestion.manifest_max_files, ingestion.manifest_max_bytes) == (200, 700 * MB)
     assert (ingestion.file_min_bytes, ingestion.file_max_bytes) == (int(0.1 * MB), 20 * MB)
     assert (ingestion.status_shards, ingestion.tracking_ttl_days) == (10, 30)
-    assert (ingestion.glue_start_retries, ingestion.glue_start_retry_delay_seconds) == (3, 60)
+    assert (ingestion.glue_start_retries, ingestion.glue_start_retry_delay_seconds, ingestion.glue_start_retry_backoff) == (3, 60, 2)
     assert (ingestion.glue_workers, ingestion.glue_worker_type, ingestion.max_concurrent_glue_runs) == (2, "G.1X", 1)
     assert ingestion.input_retention_days == 3
 

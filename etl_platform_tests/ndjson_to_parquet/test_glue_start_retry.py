@@ -1,8 +1,9 @@
 """Glue start throttling through Dagster: StartJobRun refused with
 ConcurrentRunsExceededException (the emulator's Glue, the job's MaxConcurrentRuns 1 reached
-by a run held STARTING) raises out of `merged_parquet`, and the step's RetryPolicy (from the
-settings) re-executes it in the same run, with nothing sleeping inside the step. A start that
-is refused on every attempt fails the manifest once, after the last retry."""
+by a run held STARTING) raises out of `merged_parquet` as Dagster's RetryRequested (waits from
+the settings), and Dagster re-executes the step in the same run, with nothing sleeping inside
+the step. A start that is refused on every attempt fails the manifest once, after the last
+retry."""
 
 import threading
 import time
@@ -37,7 +38,7 @@ def _step_events(instance, run_id: str, event_type: DagsterEventType) -> list:
 
 @pytest.mark.e2e
 def test_a_refused_glue_start_is_retried_by_dagster_in_the_same_run_and_the_manifest_completes_once(aws, tmp_path):
-    # retries wait 1, 3, 7 s: the hold is released as soon as the first retry is seen, and a
+    # retries wait 1, 2, 4 s: the hold is released as soon as the first retry is seen, and a
     # later release only costs another retry (nothing here depends on how long a step takes)
     pipeline, ids = _landed(aws, tmp_path, delay=1.0)
     [request] = pipeline.tick().run_requests
@@ -76,8 +77,9 @@ def test_a_start_refused_on_every_attempt_fails_the_manifest_once_after_the_last
     with held_glue_run(aws, aws.names.ndjson_glue_job):
         result = pipeline.run(request.partition_key, tags={ENGINE_TAG: "spark"})
     assert not result.success
-    retries = pipeline.settings.ingestion.glue_start_retries
-    assert len(_step_events(pipeline.instance, result.run_id, DagsterEventType.STEP_UP_FOR_RETRY)) == retries
+    retried = _step_events(pipeline.instance, result.run_id, DagsterEventType.STEP_UP_FOR_RETRY)
+    # seed 003's policy from the settings: 3 retries, waits delay x 2^n (recorded by Dagster, not measured)
+    assert [e.dagster_event.event_specific_data.seconds_to_wait for e in retried] == [0.05, 0.1, 0.2]
     record = pipeline.tracking.manifest(request.partition_key)
     assert record["status"] == "failed" and "ConcurrentRunsExceededException" in record["error"]
     assert pipeline.tracking.breaker().failures_total == 1  # recorded once, by the last attempt

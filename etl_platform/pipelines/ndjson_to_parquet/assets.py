@@ -33,7 +33,7 @@ from etl_platform.pipelines.ndjson_to_parquet.settlement import record_manifest_
 from etl_platform.pipelines.ndjson_to_parquet.sources import mark_ingested, overwritten_sources
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
-from etl_platform.resources.glue import GlueJobRunner, glue_start_retry_policy, glue_start_throttled
+from etl_platform.resources.glue import GlueJobRunner, glue_start_retry
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.tracking import FileTrackingTable, as_pending, file_order
 from etl_platform.run_heartbeat import run_heartbeat
@@ -100,7 +100,6 @@ def build_ndjson_assets(settings: Settings):
 
     @asset(partitions_def=ndjson_manifests_partitions, deps=[ndjson_manifest], group_name=GROUP,
            kinds={"parquet", "s3", "spark"}, pool=glue_pool(names.ndjson_glue_job),
-           retry_policy=glue_start_retry_policy(settings),
            check_specs=[AssetCheckSpec("exactly_once_ledger", asset="merged_parquet",
                                        description="rows in = rows out + rejected lines")],
            description=f"Snappy Parquet of one manifest under s3://{names.parquet_output_bucket}/output/merged-parquet-YYYY-MM-DD/")
@@ -132,12 +131,12 @@ def build_ndjson_assets(settings: Settings):
                 else:
                     stats = _run_spark(context, glue, manifest, settings)
             except Exception as exc:
-                if glue_start_throttled(exc) and context.retry_number < ingestion.glue_start_retries:
-                    raise  # the step's RetryPolicy runs it again in this run: the MANIFEST stays processing by it
+                retry = glue_start_retry(exc, context.retry_number, ingestion)
+                if retry is not None:  # Dagster runs the step again in this run: the MANIFEST stays processing by it
+                    raise retry from exc
                 record_manifest_failure(context.log, context.run.run_id, manifest, files, f"{type(exc).__name__}: {exc}",
                                         tracking_table, alerts, metrics_table, time.time() - started, settings)
-                raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)},
-                              allow_retries=False) from exc
+                raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc
             fault_point("ndjson.outputs_written")
             duration = max(time.time() - started, 1e-6)
             # the files the engine could not convert are failed before the MANIFEST completes: a
@@ -148,7 +147,7 @@ def build_ndjson_assets(settings: Settings):
                                                 rejected=stats["rejected"], output_paths=stats["output_paths"],
                                                 failed_files=sorted(stats.get("failed_files", {}))) is None:
                 raise Failure(description=f"{manifest}: another run took this manifest over while this one converted it; "
-                                          "its outputs are the same paths, the other run settles it", allow_retries=False)
+                                          "its outputs are the same paths, the other run settles it")
             tracking_table.settle_files(files, "completed", manifest, completed_by=context.run.run_id, engine=engine)
             untagged = mark_ingested(client, files)
             if untagged:
