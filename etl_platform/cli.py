@@ -172,6 +172,31 @@ def ingest_status() -> None:
     click.echo(json.dumps(status(_settings(), time.time()), indent=2))
 
 
+@main.command("concurrency")
+@click.option("--show", is_flag=True, help="Print the pools and limits of ETL_ENV and what the instance holds; change nothing.")
+def concurrency(show: bool) -> None:
+    """Set the Dagster pools' limits of ETL_ENV in the instance of DAGSTER_HOME (a deployed
+    instance; `etl-platform dev` does it for the local one at each start)."""
+    from dagster import DagsterInstance
+
+    from etl_platform.concurrency import applied_pool_limits, apply_pool_limits, pool_limits
+
+    settings = _settings()
+    with DagsterInstance.get() as instance:
+        if show:
+            held = applied_pool_limits(instance)
+            for pool, limit in pool_limits(settings).items():
+                click.echo(f"{pool}: {limit} (instance: {held.get(pool, 'no limit')})")
+            return
+        try:
+            changed = apply_pool_limits(instance, settings)
+        except RuntimeError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for pool, limit in pool_limits(settings).items():
+        before = f" (was {changed[pool][0] if changed[pool][0] is not None else 'unlimited'})" if pool in changed else ""
+        click.echo(f"{pool}: {limit}{before}")
+
+
 @main.group()
 def infra() -> None:
     """Infrastructure as code (infra/template.yaml)."""

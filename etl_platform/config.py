@@ -157,6 +157,8 @@ class IngestionSettings:
     sqs_max_seconds_per_tick: float = 20.0
     sqs_visibility_seconds: int | None = None  # None: the queue's own (360 s)
     stale_manifest_seconds: int = 600  # an unclaimed manifest older than this no longer holds its date back
+    # Glue StartJobRun refused with ConcurrentRunsExceededException: Dagster re-executes the step
+    # (RetryRequested, resources/glue.py) after delay * backoff^n seconds.
     glue_start_retries: int = 3
     glue_start_retry_delay_seconds: float = 60.0
     glue_start_retry_backoff: float = 2.0
@@ -171,8 +173,9 @@ class IngestionSettings:
     reconcile_lookback_days: int = 7
     glue_workers: int = 2
     glue_worker_type: str = "G.1X"
+    # Seed 002's "Max concurrent Glue jobs" (the template's MaxConcurrentRuns of the job): the
+    # limit of the job's Dagster pool, so of concurrent manifest runs (etl_platform/concurrency.py).
     max_concurrent_glue_runs: int = 1
-    max_concurrent_manifest_runs: int = 2  # the seed's Lambda concurrency
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,8 @@ class JobsSettings:
     api_url: str | None = None  # where the CLI finds the API; None: http://127.0.0.1:<api_port>
     dagster_graphql_url: str | None = None  # set: /trigger-job launches through the webserver
     cors_origins: tuple[str, ...] = ()
+    # The template's MaxConcurrentRuns of the Glue job (10 in both envs): its Dagster pool's limit.
+    max_concurrent_glue_runs: int = 10
 
     @property
     def api_base_url(self) -> str:
@@ -224,7 +229,6 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
         "glue_workers": 20,
         "glue_worker_type": "G.2X",
         "max_concurrent_glue_runs": 30,
-        "max_concurrent_manifest_runs": 50,
         "engine": "spark",
     },
 }

@@ -3,7 +3,7 @@ a run whose worker died, so the run-status sensors settle what it held."""
 
 from __future__ import annotations
 
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from etl_platform.core.liveness import Verdict, judge
 
@@ -14,7 +14,25 @@ def run_verdict(instance: DagsterInstance, run_id: str | None, heartbeat_epoch: 
     if record is None:
         return judge(None, heartbeat_epoch, now, timeout)
     signs = [t for t in (heartbeat_epoch, record.start_time) if t is not None]
-    return judge(record.dagster_run.status.value, max(signs) if signs else None, now, timeout)
+    verdict = judge(record.dagster_run.status.value, max(signs) if signs else None, now, timeout)
+    if verdict.worker_silent:
+        due = retry_due(instance, run_id)  # only read when it matters: one event-log query
+        if due is not None:
+            verdict = judge(record.dagster_run.status.value, max([*signs, due]), now, timeout)
+    return verdict
+
+
+def retry_due(instance: DagsterInstance, run_id: str) -> float | None:
+    """When the run's latest step retry is due (epoch s), None if no step is up for retry. A
+    run waiting out a retry's delay (Glue start throttling: up to 240 s) runs no step,
+    so nothing beats its heartbeat; its worker is alive while it waits, and silent past that."""
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY,
+                                           ascending=False, limit=1).records
+    if not records:
+        return None
+    entry = records[0].event_log_entry
+    data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+    return entry.timestamp + float(getattr(data, "seconds_to_wait", None) or 0)
 
 
 def fail_silent_run(instance: DagsterInstance, run_id: str, verdict: Verdict) -> bool:

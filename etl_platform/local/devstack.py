@@ -36,16 +36,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
+from etl_platform.concurrency import apply_pool_limits, dagster_instance_config
 from etl_platform.config import Settings
 from etl_platform.local import emulator
 from etl_platform.local.samples import drop_samples
 
-DAGSTER_YAML = """\
-# Written by `etl-platform dev`. SQLite storage lives in this folder (Dagster's default).
+DAGSTER_YAML_HEADER = "# Written by `etl-platform dev`"
+DAGSTER_YAML = f"""\
+{DAGSTER_YAML_HEADER} (rewritten at each start). SQLite storage lives in this folder (Dagster's default).
 telemetry:
   enabled: false
-run_queue:
-  max_concurrent_runs: 4
+# Runs that need a full pool wait in the run queue (etl_platform/concurrency.py); the pools'
+# limits are in the instance's storage, set from the settings at each start.
+{{concurrency}}
 # The daemon fails runs that never start or outlive any run of this platform (the Glue jobs
 # time out after 120 minutes), so their settlement sensors act. The default run launcher
 # cannot report a dead run worker: that needs the platform's own reaper.
@@ -58,11 +63,20 @@ run_monitoring:
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
+    """The project-local DAGSTER_HOME: its dagster.yaml (written unless someone else's file is
+    there) and the pool limits of `settings` in its storage."""
+    from dagster import DagsterInstance
+
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    if not config.exists() or config.read_text().startswith(DAGSTER_YAML_HEADER):
+        section = yaml.safe_dump(dagster_instance_config(), sort_keys=False).rstrip()
+        text = DAGSTER_YAML.format(concurrency=section)
+        if not config.exists() or config.read_text() != text:
+            config.write_text(text)
+    with DagsterInstance.from_config(str(home)) as instance:
+        apply_pool_limits(instance, settings)
     return home
 
 

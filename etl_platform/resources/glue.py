@@ -2,8 +2,23 @@
 running the same script from glue_jobs/ in a subprocess under Dagster Pipes.
 
 Moto accepts StartJobRun but runs nothing, so the local runner executes the script itself,
-with the emulator's endpoint in AWS_ENDPOINT_URL (boto3 honours it). Starting a run is
-retried on ConcurrentRunsExceededException with exponential backoff (seed 003's policy).
+with the emulator's endpoint in AWS_ENDPOINT_URL (boto3 honours it). It first asks the
+emulator's Glue for the run (StartJobRun with the job's arguments), so what AWS refuses is
+refused locally too: a job not deployed, glue:StartJobRun denied (IAM mode), or the job's
+MaxConcurrentRuns reached. moto ends a run as soon as it is read, so locally the last
+happens only when a test holds a run RUNNING (moto's state manager).
+
+Glue start throttling (seed 003: "Retry ConcurrentRuns x3, wait 60 s, backoff 2x"). A
+refused StartJobRun raises out of the step as Dagster's `RetryRequested`
+(`glue_start_retry`): Dagster re-executes the step in the same run (same run id) after
+60, 120, 240 s (`glue_start_retries`, `glue_start_retry_delay_seconds`,
+`glue_start_retry_backoff`); nothing sleeps inside a step, and the wait shows in the run as
+STEP_UP_FOR_RETRY. Why not a `RetryPolicy` on the asset: Dagster applies an asset's policy
+to every exception and to interrupts too ("respect retry policy when interrupts occur"), so
+a cancelled run or a conversion error would be retried for up to 7 minutes, where the
+platform settles those at once (failure recorded, run-failure sensor, reapers). The Glue
+pool (etl_platform/concurrency.py) keeps Dagster itself from asking for more runs than the
+job allows, so a refusal means something outside Dagster holds the job's runs.
 
 Which Python runs the script locally (`runtime_pythons`):
 - the job's Glue runtime venv (etl_platform/glue_runtimes.py: the job's Python version, its
@@ -20,16 +35,15 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
-from dagster import ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient
+from dagster import ConfigurableResource, PipesClientCompletedInvocation, PipesSubprocessClient, RetryRequested
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from pydantic import Field
 
-from etl_platform.config import Settings
+from etl_platform.config import IngestionSettings, Settings
 from etl_platform.glue_artifacts import CORE_ZIP_NAME, build_core_zip
 from etl_platform.glue_runtimes import CACHE_ROOT, UnknownRuntime, built_python, runtimes
 from etl_platform.infra_template import ResolvedTemplate
@@ -37,35 +51,35 @@ from etl_platform.resources.connection import AwsConnection
 
 
 class GlueJobRunner(ConfigurableResource):
-    connection: AwsConnection
+    connection: AwsConnection  # the platform's identity: it starts the job runs
+    script_connection: AwsConnection | None = Field(
+        default=None, description="Local runs: the identity the script runs under, as Glue runs it under the job's "
+                                  "role (None: `connection`)")
     local: bool = Field(description="Run glue_jobs/ scripts in a subprocess instead of on AWS Glue")
     glue_jobs_dir: str = Field(description="Folder of the Glue scripts (local runs)")
     pipes_bucket: str = Field(description="Bucket for Pipes context and messages on AWS")
-    start_retries: int = 3
-    start_retry_delay_seconds: float = 60.0
-    start_retry_backoff: float = 2.0
     runtime_pythons: dict[str, str] = Field(
         default={}, description="Local runs: Glue job name -> interpreter of its runtime venv ('' if not built)")
 
     @classmethod
     def from_settings(cls, settings: Settings, connection: AwsConnection) -> "GlueJobRunner":
-        ingestion = settings.ingestion
         return cls(
             connection=connection,
             local=settings.is_local,
             glue_jobs_dir=str(settings.glue_jobs_dir),
             pipes_bucket=settings.names.pipes_bucket,
-            start_retries=ingestion.glue_start_retries,
-            start_retry_delay_seconds=ingestion.glue_start_retry_delay_seconds,
-            start_retry_backoff=ingestion.glue_start_retry_backoff,
             runtime_pythons=built_runtime_pythons(settings) if settings.is_local else {},
         )
 
     def run(self, context: Any, *, job_name: str, script: str, arguments: dict[str, str],
             local_arguments: dict[str, str] | None = None) -> PipesClientCompletedInvocation:
         """Run `script` (a file name in glue_jobs/) as Glue job `job_name` with `--key value`
-        arguments; `local_arguments` are added only when the script runs locally."""
+        arguments; `local_arguments` are added only when the script runs locally. A start Glue
+        refuses (ConcurrentRunsExceededException, ...) raises its ClientError out of the step."""
         if self.local:
+            # the emulator's Glue decides whether this run may start, as AWS Glue would
+            self.connection.client("glue").start_job_run(
+                JobName=job_name, Arguments={f"--{k}": v for k, v in arguments.items()})
             return self._run_local(context, job_name, script, {**arguments, **(local_arguments or {})})
         client = PipesGlueClient(
             client=self.connection.client("glue"),
@@ -73,22 +87,7 @@ class GlueJobRunner(ConfigurableResource):
             message_reader=PipesS3MessageReader(client=self.connection.client("s3"), bucket=self.pipes_bucket),
         )
         params = {"JobName": job_name, "Arguments": {f"--{k}": v for k, v in arguments.items()}}
-        return self.with_start_retries(
-            lambda: client.run(context=context, start_job_run_params=params), log=context.log.warning
-        )
-
-    def with_start_retries(self, start: Callable[[], Any], log: Callable[[str], None] = print) -> Any:
-        delay = self.start_retry_delay_seconds
-        for attempt in range(self.start_retries + 1):
-            try:
-                return start()
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ConcurrentRunsExceededException" or attempt == self.start_retries:
-                    raise
-                log(f"Glue: concurrent runs exceeded; retry {attempt + 1}/{self.start_retries} in {delay:.1f} s")
-                time.sleep(delay)
-                delay *= self.start_retry_backoff
-        raise AssertionError("unreachable")
+        return client.run(context=context, start_job_run_params=params)
 
     def _run_local(self, context: Any, job_name: str, script: str, arguments: dict[str, str]):
         path = Path(self.glue_jobs_dir) / script
@@ -98,19 +97,20 @@ class GlueJobRunner(ConfigurableResource):
             context.log.warning(
                 "Glue job %s: its Glue runtime is not built, so the script runs on this venv's Python %s "
                 "(build it: python -m etl_platform.glue_runtimes build)", job_name, sys.version.split()[0])
+        identity = self.script_connection or self.connection
         command = [python or sys.executable, str(path)]
         for key, value in arguments.items():
             command += [f"--{key}", value]
         env = {
             **os.environ,
-            "AWS_DEFAULT_REGION": self.connection.region_name,
+            "AWS_DEFAULT_REGION": identity.region_name,
             "PYSPARK_PYTHON": command[0],  # Spark's Python workers: the script's interpreter
             "SPARK_LOCAL_IP": "127.0.0.1",
         }
-        if self.connection.endpoint_url:
-            env["AWS_ENDPOINT_URL"] = self.connection.endpoint_url
+        if identity.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = identity.endpoint_url
             env.pop("AWS_SESSION_TOKEN", None)
-            env.update(self.connection.subprocess_credentials())
+            env.update(identity.subprocess_credentials())
         with tempfile.TemporaryDirectory(prefix="glue-local-") as scratch:
             if python:
                 # As on Glue: etl_platform.core from the --extra-py-files zip, nothing else of the
@@ -123,6 +123,16 @@ class GlueJobRunner(ConfigurableResource):
                 env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
             context.log.info("local Glue runner: %s", " ".join(command))
             return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=str(project_root))
+
+
+def glue_start_retry(exc: BaseException, retry_number: int, ingestion: IngestionSettings) -> RetryRequested | None:
+    """Dagster's request to run the step again if `exc` is Glue refusing to start a run because
+    the job's MaxConcurrentRuns is reached and retries remain; None otherwise."""
+    throttled = isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ConcurrentRunsExceededException"
+    if not throttled or retry_number >= ingestion.glue_start_retries:
+        return None
+    wait = ingestion.glue_start_retry_delay_seconds * ingestion.glue_start_retry_backoff ** retry_number
+    return RetryRequested(max_retries=ingestion.glue_start_retries, seconds_to_wait=wait)
 
 
 def built_runtime_pythons(settings: Settings, root: Path = CACHE_ROOT) -> dict[str, str]:

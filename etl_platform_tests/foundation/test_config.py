@@ -34,7 +34,6 @@ def test_prod_takes_seed_002_prod_column():
     assert settings.names.tracking_table == "ndjson-parquet-sqs-file-tracking-prod"
     ingestion = settings.ingestion
     assert (ingestion.glue_workers, ingestion.glue_worker_type, ingestion.max_concurrent_glue_runs) == (20, "G.2X", 30)
-    assert ingestion.max_concurrent_manifest_runs == 50
     assert ingestion.input_retention_days == 7
     assert ingestion.engine == "spark"
 

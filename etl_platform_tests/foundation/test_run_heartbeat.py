@@ -3,7 +3,7 @@ judged dead, and `end_silent_runs` reports only such runs FAILURE."""
 
 import time
 
-from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunStatus, job, op
+from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunStatus, RetryPolicy, job, op
 
 from etl_platform.core.attempts import ATTEMPT_TAG, attempt_of, next_attempt
 from etl_platform.run_heartbeat import HEARTBEAT_TAG, end_silent_runs, last_heartbeat, run_heartbeat, run_liveness
@@ -68,3 +68,34 @@ def test_attempts_are_bounded():
     assert attempt_of({}) == 1 and attempt_of({ATTEMPT_TAG: "junk"}) == 1
     assert next_attempt({}, 3) == 2 and next_attempt({ATTEMPT_TAG: "2"}, 3) == 3
     assert next_attempt({ATTEMPT_TAG: "3"}, 3) is None and next_attempt({}, 1) is None
+
+
+RETRY_WAIT = TIMEOUT + 1.0  # a RetryPolicy delay longer than the timeout
+
+
+@op(retry_policy=RetryPolicy(max_retries=1, delay=RETRY_WAIT))
+def throttled_once(context):
+    instance, run_id = context.instance, context.run.run_id
+    if context.retry_number == 0:
+        with run_heartbeat(context, interval_seconds=0.05):
+            pass
+        raise RuntimeError("ConcurrentRunsExceededException")  # as a refused Glue start
+    [record] = instance.get_records_for_run(run_id, of_type=DagsterEventType.STEP_UP_FOR_RETRY).records
+    up_for_retry = record.event_log_entry.timestamp
+    # judged as a reaper would have judged the run while it waited, no step beating
+    waiting = run_liveness(instance, run_id, up_for_retry + RETRY_WAIT - 0.1, TIMEOUT)
+    past_due = run_liveness(instance, run_id, up_for_retry + RETRY_WAIT + TIMEOUT + 1, TIMEOUT)
+    return waiting, past_due
+
+
+@job
+def retried():
+    throttled_once()
+
+
+def test_a_run_waiting_out_a_retry_delay_is_alive_until_the_retry_is_due():
+    with DagsterInstance.ephemeral() as instance:
+        result = retried.execute_in_process(instance=instance)
+        waiting, past_due = result.output_for_node("throttled_once")
+        assert waiting.alive, waiting.reason  # silent for longer than the timeout, but waiting for its retry
+        assert not past_due.alive and past_due.worker_silent, past_due.reason

@@ -62,11 +62,12 @@ def _wait_for_status(client: TestClient, job_id: str, wanted: set[str], timeout:
 
 
 def _launcher_whose_glue_runs_under_its_role(admin: Settings, runtime: Settings) -> InProcessLauncher:
-    """The API's in-process launcher, its asset signing as the runtime role and its Glue
-    script as ParquetToJsonGlueRole, the role Glue would run it under."""
+    """The API's in-process launcher, its asset signing as the runtime role (which starts the
+    Glue job run) and its Glue script as ParquetToJsonGlueRole, the role Glue would run it under."""
     launcher = InProcessLauncher(runtime)
     glue_role = as_role(admin, "ParquetToJsonGlueRole", "glue-parquet-to-json")
-    glue = GlueJobRunner.from_settings(glue_role, platform_resources(glue_role)["aws"])
+    glue = GlueJobRunner(**{**GlueJobRunner.from_settings(glue_role, platform_resources(runtime)["aws"]).__dict__,
+                            "script_connection": platform_resources(glue_role)["aws"]})
     resources = {**platform_resources(runtime), "glue": glue}
     launcher.job = Definitions.merge(parquet_to_json_definitions(runtime), Definitions(resources=resources)).resolve_job_def(PARQUET_JOB)
     return launcher

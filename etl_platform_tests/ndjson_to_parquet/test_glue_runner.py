@@ -1,68 +1,76 @@
-"""The Glue runner: start retries on ConcurrentRunsExceededException, the AWS path
+"""The Glue runner: a start the emulator's Glue refuses (ConcurrentRunsExceededException), the AWS path
 (dagster-aws PipesGlueClient with the S3 context injector and message reader) against the
 emulator, and which Python a local run uses (the job's Glue runtime venv, when built)."""
 
+import contextlib
 import io
 import json
 import sys
 import urllib.request
-from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 import pytest
-from botocore.exceptions import ClientError
 from dagster import AssetExecutionContext, DagsterInstance, MaterializeResult, asset, materialize
 
 from etl_platform import glue_runtimes
 from etl_platform.infra_template import ResolvedTemplate
 
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
-from etl_platform.resources import glue as glue_module
 from etl_platform.resources.glue import GlueJobRunner, built_runtime_pythons
 from etl_platform.resources import platform_resources
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, local_runner_commands, records, scaled, manifest_id_of
 
 
-@pytest.fixture
-def sleeps(monkeypatch):
-    calls = []
-    monkeypatch.setattr(glue_module.time, "sleep", calls.append)
-    return calls
-
-
 def _runner(aws, mode="local"):
-    settings = aws.with_overrides(mode=mode, ingestion=replace(aws.ingestion, glue_start_retry_delay_seconds=0.5))
-    return GlueJobRunner.from_settings(settings, platform_resources(aws)["aws"])
+    return GlueJobRunner.from_settings(aws.with_overrides(mode=mode), platform_resources(aws)["aws"])
 
 
-def test_start_is_retried_with_exponential_backoff(aws, sleeps):
-    outcomes = iter([ClientError({"Error": {"Code": "ConcurrentRunsExceededException"}}, "StartJobRun")] * 2 + ["jr_1"])
-
-    def start():
-        outcome = next(outcomes)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-    assert _runner(aws).with_start_retries(start, log=lambda _: None) == "jr_1"
-    assert sleeps == [0.5, 1.0]
+def _state_manager(aws, action: str, body: dict) -> None:
+    request = urllib.request.Request(f"{aws.endpoint_url}/moto-api/state-manager/{action}",
+                                     data=json.dumps(body).encode(), method="POST")
+    urllib.request.urlopen(request).close()
 
 
-def test_concurrent_runs_exceeded_on_the_emulator_gives_up_after_three_retries(aws, sleeps):
-    # Keep job runs RUNNING until told otherwise, so the job's MaxConcurrentRuns (1 in dev) is reached.
-    payload = json.dumps({"model_name": "glue::job_run", "transition": {"progression": "manual", "times": 1000}}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"{aws.endpoint_url}/moto-api/state-manager/set-transition", data=payload, method="POST")).close()
+@contextlib.contextmanager
+def held_glue_run(aws, job_name: str):
+    """A run of `job_name` the emulator's Glue keeps STARTING (moto's state manager), so the
+    job's MaxConcurrentRuns (1 in dev) is reached; `release()` lets it end."""
+    _state_manager(aws, "set-transition", {"model_name": "glue::job_run",
+                                           "transition": {"progression": "manual", "times": 1000}})
+    released = []
+
+    def release():
+        if not released:
+            _state_manager(aws, "unset-transition", {"model_name": "glue::job_run"})
+            released.append(True)
+
     try:
-        glue = platform_resources(aws)["aws"].client("glue")
-        glue.start_job_run(JobName=aws.names.ndjson_glue_job)
-        with pytest.raises(ClientError, match="ConcurrentRunsExceeded"):
-            _runner(aws).with_start_retries(lambda: glue.start_job_run(JobName=aws.names.ndjson_glue_job), log=lambda _: None)
-        assert sleeps == [0.5, 1.0, 2.0]  # 3 retries, backoff 2
+        platform_resources(aws)["aws"].client("glue").start_job_run(JobName=job_name)
+        yield release
     finally:
-        urllib.request.urlopen(urllib.request.Request(f"{aws.endpoint_url}/moto-api/state-manager/unset-transition",
-                                                      data=json.dumps({"model_name": "glue::job_run"}).encode(), method="POST")).close()
+        release()
+
+
+def test_a_local_start_the_emulator_refuses_raises_and_runs_nothing(aws):
+    """The local runner asks the emulator's Glue for the run first: the job's MaxConcurrentRuns
+    refuses it as AWS would, and the script never runs."""
+    job_name = aws.names.ndjson_glue_job  # MaxConcurrentRuns 1 in dev
+    runner = _runner(aws)
+
+    @asset
+    def converted(context: AssetExecutionContext, glue: GlueJobRunner) -> MaterializeResult:
+        glue.run(context, job_name=job_name, script="ndjson_to_parquet.py", arguments={"manifest_path": "s3://x/y.json"})
+        return MaterializeResult()
+
+    instance = DagsterInstance.ephemeral()
+    with held_glue_run(aws, job_name):
+        result = materialize([converted], resources={"glue": runner}, instance=instance, raise_on_error=False)
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "ConcurrentRunsExceededException" in str(failure.step_failure_data.error)
+    assert local_runner_commands(instance, result.run_id) == []
 
 
 def test_aws_path_starts_the_glue_job_through_pipes(aws):

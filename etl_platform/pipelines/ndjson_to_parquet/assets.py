@@ -19,6 +19,7 @@ from dagster import (
     TableColumn, TableSchema, asset,
 )
 
+from etl_platform.concurrency import glue_pool
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.manifests import (
     date_of_manifest, exclude_files, manifest_document, manifest_key, output_prefix, rejects_key,
@@ -32,7 +33,7 @@ from etl_platform.pipelines.ndjson_to_parquet.settlement import record_manifest_
 from etl_platform.pipelines.ndjson_to_parquet.sources import mark_ingested, overwritten_sources
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
-from etl_platform.resources.glue import GlueJobRunner
+from etl_platform.resources.glue import GlueJobRunner, glue_start_retry
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.tracking import FileTrackingTable, as_pending, file_order
 from etl_platform.run_heartbeat import run_heartbeat
@@ -102,7 +103,7 @@ def build_ndjson_assets(settings: Settings):
             })
 
     @asset(partitions_def=ndjson_dates_partitions, deps=[ndjson_manifest], group_name=GROUP,
-           kinds={"parquet", "s3", "spark"},
+           kinds={"parquet", "s3", "spark"}, pool=glue_pool(names.ndjson_glue_job),
            check_specs=[AssetCheckSpec("exactly_once_ledger", asset="merged_parquet",
                                        description="rows in = rows out + rejected lines")],
            description=f"Snappy Parquet of one manifest under s3://{names.parquet_output_bucket}/output/merged-parquet-YYYY-MM-DD/")
@@ -134,6 +135,9 @@ def build_ndjson_assets(settings: Settings):
                 else:
                     stats = _run_spark(context, glue, manifest, settings)
             except Exception as exc:
+                retry = glue_start_retry(exc, context.retry_number, ingestion)
+                if retry is not None:  # Dagster runs the step again in this run: the MANIFEST stays processing by it
+                    raise retry from exc
                 record_manifest_failure(context.log, context.run.run_id, manifest, files, f"{type(exc).__name__}: {exc}",
                                         tracking_table, alerts, metrics_table, time.time() - started, settings)
                 raise Failure(description=f"{manifest} failed: {exc}", metadata={"manifest_id": manifest, "error": str(exc)}) from exc

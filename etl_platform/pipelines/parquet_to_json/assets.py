@@ -15,6 +15,7 @@ from dagster import (
     TableColumn, TableSchema, asset,
 )
 
+from etl_platform.concurrency import glue_pool
 from etl_platform.config import Settings
 from etl_platform.core.parquet_jobs import output_key
 from etl_platform.faults import fault_point
@@ -43,6 +44,7 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
         deps=[parquet_uploads],
         group_name=GROUP,
         kinds={"python", "glue", "s3", "dynamodb"},
+        pool=glue_pool(names.parquet_to_json_glue_job),
         retry_policy=RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL),
         description=(f"Each job's Parquet file as NDJSON at s3://{out_bucket}/{jobs.output_prefix}<jobId>/<name>.ndjson; "
                      f"its status in {names.jobs_table}."),
