@@ -66,7 +66,7 @@ class Pipeline:
     def evaluate_sensor(self):
         """One evaluation of the file-events sensor, as the daemon does it."""
         sensor = self.defs.resolve_sensor_def("ndjson_file_events_sensor")
-        resources = {k: self.defs.resources[k] for k in ("file_events_queue", "tracking_table")}
+        resources = {k: self.defs.resources[k] for k in ("file_events_queue", "tracking_table", "s3")}
         with build_sensor_context(instance=self.instance, cursor=self.cursor, resources=resources, definitions=self.defs) as context:
             result = sensor(context)
         for request in result.dynamic_partitions_requests or []:
