@@ -88,6 +88,11 @@ class ResourceNames:
     def tracking_table(self) -> str:
         return f"ndjson-parquet-sqs-file-tracking-{self.env}"
 
+    @property
+    def validator_function(self) -> str:
+        # the seed's manifest-builder Lambda without the manifests (Dagster's sensor plans them)
+        return f"ndjson-parquet-validator-{self.env}"
+
     tracking_status_index: str = "status-index"
 
     @property

@@ -3,7 +3,7 @@
 On AWS the validator is a Lambda behind an SQS event source mapping (infra/template.yaml:
 batch size 10, maximum concurrency dev 2 / prod 50). The emulator runs no Lambda, so
 locally `ndjson_validation_job` plays the mapping's part with the same handler
-(validator.py): `validator_concurrency` threads each receive up to `validator_batch_size`
+(etl_platform/lambdas/ndjson_validator.py): `validator_concurrency` threads each receive up to `validator_batch_size`
 messages, hand them to the handler as the event the mapping builds, and delete the
 messages not named in its `batchItemFailures` (core/sqs_batches.py), until the queue is
 empty or the run's bounds (`validation_max_messages_per_run`, `..._seconds_per_run`) are
@@ -35,7 +35,7 @@ from dagster import AssetObservation, MetadataValue, OpExecutionContext, job, op
 from etl_platform.config import Settings
 from etl_platform.core.sqs_batches import deletable_message_ids, lambda_sqs_event
 from etl_platform.faults import fault_point
-from etl_platform.pipelines.ndjson_to_parquet.validator import ValidatorDependencies, make_handler, rules_from
+from etl_platform.lambdas.ndjson_validator import ValidatorDependencies, make_handler, rules_from
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.sqs import ReceivedMessage, SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable

@@ -5,17 +5,22 @@ Given the event an SQS event source mapping delivers (`{"Records": [{"messageId"
 object of every message and answers a partial batch response: `batchItemFailures` names
 the messages to redeliver (one that is not an S3 event, or whose handling raised), so one
 bad message never fails the other nine (core/sqs_batches.py). Given an S3 event
-notification itself (what the reconciliation hands it for a lost event), it validates every created object (key convention, `.ndjson` suffix, size range,
-a JSON object on the first line), then either tracks it as `pending#N` or moves it to the
-quarantine bucket with the reason in its object metadata and a `quarantined` record. All
-writes are conditional, so a duplicate event or a redelivery changes nothing. New content
-under a tracked key (another ETag) replaces a file no manifest has claimed yet (pending or
+notification itself (what the reconciliation hands it for a lost event), it validates
+its objects the same way.
+
+Each created object is checked (key convention, `.ndjson` suffix, size range, a JSON
+object on the first line), then either tracked as `pending#N` or moved to the quarantine
+bucket with the reason in its object metadata and a `quarantined` record. All writes are
+conditional, so a duplicate event or a redelivery changes nothing. New content under a
+tracked key (another ETag) replaces a file no manifest has claimed yet (pending or
 quarantined); under the key of a claimed or ingested file it is quarantined as
 `<key>.reupload-<etag>` with a `<file>#reupload-<etag>` record: ingested data is never
-duplicated and a re-upload is never silently ignored. The module
-level `handler` reads its settings from the environment: it is what the template's
-`NdjsonValidatorFunction` runs on AWS. Locally, `ndjson_validation_job` (validation.py)
-builds the same handler over its Dagster resources and plays the event source mapping.
+duplicated and a re-upload is never silently ignored.
+
+The module level `handler` reads its settings from the environment: it is what the
+template's `NdjsonValidatorFunction` runs on AWS. Locally, `ndjson_validation_job`
+(pipelines/ndjson_to_parquet/validation.py) builds the same handler over its Dagster
+resources and plays the event source mapping.
 """
 
 from __future__ import annotations
@@ -239,10 +244,10 @@ def make_handler(dependencies: Callable[[], ValidatorDependencies]) -> Callable[
     return handler
 
 
-def _from_environment() -> ValidatorDependencies:
+def dependencies_for(settings: Settings) -> ValidatorDependencies:
+    """The handler's clients and rules in the environment `settings` describe."""
     from etl_platform.resources.connection import AwsConnection
 
-    settings = Settings.from_env()
     connection = AwsConnection.from_settings(settings)
     return ValidatorDependencies(
         s3=connection.client("s3"),
@@ -254,5 +259,6 @@ def _from_environment() -> ValidatorDependencies:
     )
 
 
-# built once per Lambda execution environment, reused by its warm invocations
-handler = make_handler(functools.cache(_from_environment))
+# The Lambda's entry point: settings from the environment the template gives the function,
+# built once per execution environment and reused by its warm invocations.
+handler = make_handler(functools.cache(lambda: dependencies_for(Settings.from_env())))
