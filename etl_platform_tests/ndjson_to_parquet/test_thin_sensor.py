@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 from etl_platform.aws import client_for
 from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET, VALIDATION_JOB
+from etl_platform.resources import platform_resources
+from etl_platform.resources.sqs import SqsQueue
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 
 DATE = "2026-07-01"
@@ -56,7 +58,6 @@ def test_a_tick_costs_the_same_requests_with_10_or_300_events_waiting(aws):
     queue = pipeline.resources["file_events_queue"]
     while batch := queue.receive(max_messages=10):  # S3's test event of the setup
         queue.delete([m.receipt_handle for m in batch])
-    pipeline.evaluate_sensor()  # first use resolves the queue URL: not part of a tick's cost
     _land(pipeline, 0, 10)
     _waiting(pipeline, 10)
     with counted_requests(aws) as ten:
@@ -124,3 +125,15 @@ def test_on_aws_the_sensor_leaves_validation_to_the_lambda_and_reports_the_queue
     assert not result.run_requests and depth["visible"] >= 4
     assert f"{depth['visible']} waiting, 0 being handled (by the validator Lambda)" in result.skip_reason.skip_message
     assert pipeline.tracking.files_in_state("pending", DATE) == []
+
+
+def test_a_validation_run_that_cannot_read_the_queue_fails(aws):
+    """A validator thread stopped by SQS itself (here: no such queue) fails the run, visibly,
+    instead of ending it a success that validated nothing."""
+    settings = scaled(aws)
+    missing = SqsQueue(connection=platform_resources(settings)["aws"], queue_name="ndjson-parquet-no-such-queue")
+    run = Pipeline(settings, file_events_queue=missing).validate()
+    assert not run.success
+    [failure] = run.get_step_failure_events()
+    error = str(failure.event_specific_data.error)
+    assert "NonExistentQueue" in error or "QueueDoesNotExist" in error, error

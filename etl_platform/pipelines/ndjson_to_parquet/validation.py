@@ -65,6 +65,7 @@ class ValidationReport:
     deleted: int = 0
     outcomes: Counter = field(default_factory=Counter)
     quarantined: list[dict] = field(default_factory=list)
+    failure: Exception | None = None  # what stopped a validator thread (SQS unreachable, ...)
 
     def metadata(self) -> dict[str, Any]:
         return {"batches": self.batches, "messages": self.messages, "deleted": self.deleted,
@@ -121,8 +122,12 @@ def validate_queued_events(queue: SqsQueue, handler: Callable[[Any, Any], dict],
         log.info(f"batch of {len(ids)}: {len(deletable)} deleted, {dict(outcomes)}")
 
     def worker() -> None:
-        while messages := take():
-            handle(messages)
+        try:
+            while messages := take():
+                handle(messages)
+        except Exception as exc:  # noqa: BLE001 - the queue failed us (the handler's errors are the batch's)
+            with lock:
+                report.failure = report.failure or exc
 
     threads = [threading.Thread(target=worker, name=f"validator-{i}", daemon=True)
                for i in range(max(1, ingestion.validator_concurrency))]
@@ -144,6 +149,8 @@ def build_validation_job(settings: Settings):
             report = validate_queued_events(file_events_queue, handler, settings, queue_arn=queue_arn, log=context.log)
         context.log.info(f"validation: {report.summary()}")
         context.log_event(AssetObservation(asset_key=LANDING_ASSET, metadata=report.metadata()))
+        if report.failure is not None:  # after recording what was done: the run fails, visibly
+            raise report.failure
 
     @job(name=VALIDATION_JOB, description="Validate the landed files whose S3 events wait on the file-events "
                                           "queue (locally; on AWS the validator Lambda does it)")
