@@ -88,6 +88,11 @@ class ResourceNames:
     def tracking_table(self) -> str:
         return f"ndjson-parquet-sqs-file-tracking-{self.env}"
 
+    @property
+    def validator_function(self) -> str:
+        # the seed's manifest-builder Lambda without the manifests (Dagster's sensor plans them)
+        return f"ndjson-parquet-validator-{self.env}"
+
     tracking_status_index: str = "status-index"
 
     @property
@@ -153,9 +158,14 @@ class IngestionSettings:
     tracking_ttl_days: int = 30
     orphan_flush_seconds: int = 15 * 60
     landing_prefix: str = "landing/ndjson/"
-    sqs_max_messages_per_tick: int = 500
-    sqs_max_seconds_per_tick: float = 20.0
     sqs_visibility_seconds: int | None = None  # None: the queue's own (360 s)
+    # The validator (seed 002: Lambda concurrency dev 2 / prod 50, SQS batch size 10). On AWS
+    # the template's event source mapping carries them; locally a validation run does, with
+    # one thread per unit of concurrency, and ends after so many messages or seconds.
+    validator_concurrency: int = 2
+    validator_batch_size: int = 10
+    validation_max_messages_per_run: int = 5000
+    validation_max_seconds_per_run: float = 300.0
     stale_manifest_seconds: int = 600  # an unclaimed manifest older than this no longer holds its date back
     # Glue StartJobRun refused with ConcurrentRunsExceededException: Dagster re-executes the step
     # (RetryRequested, resources/glue.py) after delay * backoff^n seconds.
@@ -230,6 +240,7 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
         "glue_worker_type": "G.2X",
         "max_concurrent_glue_runs": 30,
         "engine": "spark",
+        "validator_concurrency": 50,
     },
 }
 
@@ -422,8 +433,9 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_FILE_MIN_BYTES": ("ingestion", "file_min_bytes", int),
     "ETL_FILE_MAX_BYTES": ("ingestion", "file_max_bytes", int),
     "ETL_ORPHAN_FLUSH_SECONDS": ("ingestion", "orphan_flush_seconds", int),
-    "ETL_SQS_MAX_MESSAGES_PER_TICK": ("ingestion", "sqs_max_messages_per_tick", int),
-    "ETL_SQS_MAX_SECONDS_PER_TICK": ("ingestion", "sqs_max_seconds_per_tick", float),
+    "ETL_VALIDATOR_CONCURRENCY": ("ingestion", "validator_concurrency", int),
+    "ETL_VALIDATION_MAX_MESSAGES_PER_RUN": ("ingestion", "validation_max_messages_per_run", int),
+    "ETL_VALIDATION_MAX_SECONDS_PER_RUN": ("ingestion", "validation_max_seconds_per_run", float),
     "ETL_SQS_VISIBILITY_SECONDS": ("ingestion", "sqs_visibility_seconds", int),
     "ETL_STALE_MANIFEST_SECONDS": ("ingestion", "stale_manifest_seconds", int),
     "ETL_CONVERSION_MODE": ("ingestion", "conversion_mode", _choice("string", "typed")),

@@ -58,6 +58,7 @@ _NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::Glue::Job": "Name",
     "AWS::IAM::Role": "RoleName",
+    "AWS::Lambda::Function": "FunctionName",
 }
 
 
@@ -77,9 +78,13 @@ class ResolvedResource:
 class ResolvedTemplate:
     """The template's resources with every intrinsic function evaluated."""
 
-    def __init__(self, template: dict, *, env: str, account_id: str, region: str, endpoint: str | None = None):
+    def __init__(self, template: dict, *, env: str, account_id: str, region: str, endpoint: str | None = None,
+                 parameters: dict[str, str] | None = None):
         self.template = template
-        self.params = {"Env": env}
+        # the template's defaults, then Env, then what a deploy passes (ValidatorCodeKey)
+        self.params = {name: str(spec["Default"]) for name, spec in template.get("Parameters", {}).items()
+                       if "Default" in spec}
+        self.params.update({"Env": env, **(parameters or {})})
         self.pseudo = {
             "AWS::AccountId": account_id, "AWS::Region": region, "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": f"etl-platform-{env}",
@@ -88,7 +93,10 @@ class ResolvedTemplate:
         self.region = region
         # Queue URLs depend on the endpoint; locally they point at the emulator.
         self.queue_url_base = (endpoint or f"https://sqs.{region}.amazonaws.com").rstrip("/")
-        raw = template["Resources"]
+        # a resource whose Condition is false does not exist for this deployment
+        self.conditions = {name: bool(self.resolve(body)) for name, body in template.get("Conditions", {}).items()}
+        raw = {logical_id: body for logical_id, body in template["Resources"].items()
+               if self.conditions.get(body.get("Condition", ""), True)}
         self._raw = raw
         self._names: dict[str, str] = {}
         for logical_id, body in raw.items():
@@ -129,6 +137,11 @@ class ResolvedTemplate:
             if key == "Fn::FindInMap":
                 mapping, top, second = (self.resolve(a) for a in arg)
                 return self.template["Mappings"][mapping][top][second]
+            if key == "Fn::Equals":
+                left, right = (self.resolve(a) for a in arg)
+                return left == right
+            if key == "Fn::Not":
+                return not self.resolve(arg[0])
             if key == "Fn::Join":
                 separator, items = arg
                 return separator.join(str(i) for i in self.resolve(items))
@@ -158,6 +171,7 @@ class ResolvedTemplate:
             "AWS::SNS::Topic": f"arn:aws:sns:{self.region}:{self.account_id}:{physical}",
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{physical}",
             "AWS::IAM::Role": f"arn:aws:iam::{self.account_id}:role/{physical}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{self.region}:{self.account_id}:function:{physical}",
         }
         if attribute in ("Arn", "TopicArn"):
             return arns[resource_type]

@@ -4,6 +4,11 @@ Moto's CloudFormation skips bucket notifications, TTL, lifecycle rules, Glue job
 policies, so locally the template is applied by this module instead: each resource type
 the template uses has a handler that translates its CloudFormation properties into the
 equivalent API calls. Running it twice changes nothing.
+
+The validator Lambda and its SQS event source mapping are not created: moto runs Lambdas
+only in Docker, and locally `ndjson_validation_job` runs the same handler with the same
+batch size and concurrency. Resolved with the template's defaults they do not even exist
+(no `ValidatorCodeKey`, no function); given one, they are skipped with a log line.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ def provision(settings: Settings, *, notifications: bool = True) -> ResolvedTemp
         ("AWS::SNS::Subscription", _subscription, "sns"),
         ("AWS::DynamoDB::Table", _table, "dynamodb"),
         ("AWS::Glue::Job", _glue_job, "glue"),
+        ("AWS::Lambda::Function", _not_run_locally, "lambda"),
+        ("AWS::Lambda::EventSourceMapping", _not_run_locally, "lambda"),
     ]
     handled = {resource_type for resource_type, _, _ in steps}
     unknown = {r.type for r in template.resources.values()} - handled
@@ -247,6 +254,11 @@ def _table(dynamodb: Any, resource: ResolvedResource) -> None:
             dynamodb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": bool(ttl["Enabled"])}
             )
+
+
+def _not_run_locally(_client: Any, resource: ResolvedResource) -> None:
+    log.info("%s (%s) skipped: the emulator runs no Lambda; locally ndjson_validation_job runs the validator",
+             resource.logical_id, resource.type)
 
 
 def _glue_job(glue: Any, resource: ResolvedResource) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -20,6 +20,7 @@ class ReceivedMessage:
     receipt_handle: str
     body: str
     receive_count: int
+    attributes: dict[str, str] = field(default_factory=dict)  # SQS system attributes (SentTimestamp, ...)
 
 
 class SqsQueue(ConfigurableResource):
@@ -47,7 +48,7 @@ class SqsQueue(ConfigurableResource):
             "QueueUrl": self.url,
             "MaxNumberOfMessages": min(max_messages, SQS_BATCH_LIMIT),
             "WaitTimeSeconds": wait_seconds,
-            "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+            "MessageSystemAttributeNames": ["All"],
         }
         if visibility_timeout is not None:
             arguments["VisibilityTimeout"] = visibility_timeout
@@ -57,6 +58,7 @@ class SqsQueue(ConfigurableResource):
                 receipt_handle=m["ReceiptHandle"],
                 body=m["Body"],
                 receive_count=int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+                attributes=m.get("Attributes", {}),
             )
             for m in self._client.receive_message(**arguments).get("Messages", [])
         ]

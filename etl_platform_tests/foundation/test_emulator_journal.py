@@ -318,17 +318,16 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path, interval):
 
 
 def test_files_landed_and_tracked_before_a_kill_9_are_still_there(tmp_path):
-    """Pipeline B's ingestion (the sensor's event handling, run here without Dagster):
+    """Pipeline B's ingestion (the validation run's event handling, run here without Dagster):
     sample files land, their S3 events are consumed and the files tracked; the emulator is
     SIGKILLed right after, before any snapshot; after the restart the landed versions, the
     tracking items and the consumed (deleted) events are exactly as they were."""
+    import collections
     import logging
-    from types import SimpleNamespace
 
     from etl_platform.config import Settings
     from etl_platform.local.samples import SAMPLE_LANDING_DATE, drop_samples
-    from etl_platform.pipelines.ndjson_to_parquet.sensors import ingest_file_events
-    from etl_platform.pipelines.ndjson_to_parquet.validator import ValidatorDependencies, make_handler, rules_from
+    from etl_platform.pipelines.ndjson_to_parquet.validation import validate_queued_events, validator_for
     from etl_platform.resources import platform_resources
 
     state, port = tmp_path / "state", free_port()
@@ -339,15 +338,16 @@ def test_files_landed_and_tracked_before_a_kill_9_are_still_there(tmp_path):
         tracking, queue = resources["tracking_table"], resources["file_events_queue"]
         s3 = resources["s3"].get_client()
         assert drop_samples(settings)
-        deps = ValidatorDependencies(s3=s3, tracking=tracking, rules=rules_from(settings),
-                                     quarantine_bucket=settings.names.quarantine_bucket,
-                                     shards=settings.ingestion.status_shards)
-        context = SimpleNamespace(log=logging.getLogger("test"))
-        counts: dict[str, int] = {}
-        while (tick := ingest_file_events(context, queue, make_handler(lambda: deps), settings))["messages"]:
-            for name, count in tick.items():
-                counts[name] = counts.get(name, 0) + count
-        assert counts.get("tracked", 0) == 200, counts
+        handler = validator_for(settings, tracking, s3)
+        arn = f"arn:aws:sqs:{settings.region}:{settings.account_id}:{queue.queue_name}"
+
+        def validate():
+            return validate_queued_events(queue, handler, settings, queue_arn=arn, log=logging.getLogger("test"))
+
+        counts = collections.Counter()
+        while (run := validate()).messages:
+            counts.update(run.outcomes)
+        assert counts["tracked"] == 200, counts
 
         def observed():
             dynamodb = make_client("dynamodb", region="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
@@ -365,8 +365,8 @@ def test_files_landed_and_tracked_before_a_kill_9_are_still_there(tmp_path):
         process = start(state, port, 3600)
         assert observed() == before
         # the consumed events stay consumed: nothing to ingest again
-        again = ingest_file_events(context, queue, make_handler(lambda: deps), settings)
-        assert again.get("tracked", 0) == 0, again
+        again = validate()
+        assert again.outcomes["tracked"] == 0, again
     finally:
         if process.poll() is None:
             process.terminate()

@@ -28,6 +28,7 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.faults import ENV as FAULT_ENV
+from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME
 from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
 from etl_platform_tests.helpers import PROJECT_ROOT
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, glue_on_its_runtime, manifest_id_of
@@ -135,8 +136,10 @@ class FaultyPipeline(Pipeline):
         requests = []
         for _ in range(max_rounds):
             due = self.tick().run_requests + self.reap()
-            for run in self.instance.get_runs():
-                if run.status == DagsterRunStatus.FAILURE and run.run_id not in self._evaluated_failures:
+            # the run-failure sensor watches the ingestion job only (a validation run's messages
+            # come back by themselves: the file-events sensor requests the next validation run)
+            for run in self.instance.get_runs(RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.FAILURE])):
+                if run.run_id not in self._evaluated_failures:
                     self._evaluated_failures.add(run.run_id)
                     due += self.failure_sensor(run.run_id)
             if not due:

@@ -8,6 +8,8 @@ import random
 from dataclasses import replace
 from types import SimpleNamespace
 
+MAX_VALIDATION_RUNS_PER_TICK = 20  # a queue that still has visible messages after this many runs is a bug
+
 import pyarrow.parquet as pq
 from dagster import DagsterInstance, Definitions, build_sensor_context
 
@@ -17,13 +19,14 @@ from etl_platform.infra_template import ResolvedTemplate
 from etl_platform.core.ingestion.manifests import date_of_manifest
 from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME, ndjson_to_parquet_definitions
 from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
+from etl_platform.pipelines.ndjson_to_parquet.validation import VALIDATION_JOB
 from etl_platform.resources import platform_resources
 from etl_platform.resources.glue import GlueJobRunner
 
 
 def scaled(settings: Settings, **ingestion) -> Settings:
     defaults = dict(file_min_bytes=200, manifest_max_files=5, orphan_flush_seconds=3600,
-                    sqs_visibility_seconds=30, sqs_max_seconds_per_tick=10)
+                    sqs_visibility_seconds=30, validation_max_seconds_per_run=10)
     return settings.with_overrides(ingestion=replace(settings.ingestion, **{**defaults, **ingestion}))
 
 
@@ -62,15 +65,36 @@ class Pipeline:
         self.s3.put_object(Bucket=self.names.ndjson_input_bucket, Key=key, Body=body)
         return key
 
-    def tick(self):
+    def evaluate_sensor(self):
+        """One evaluation of the file-events sensor, as the daemon does it."""
         sensor = self.defs.resolve_sensor_def("ndjson_file_events_sensor")
         resources = {k: self.defs.resources[k] for k in ("file_events_queue", "tracking_table", "s3")}
         with build_sensor_context(instance=self.instance, cursor=self.cursor, resources=resources, definitions=self.defs) as context:
             result = sensor(context)
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
-        skip = result.skip_reason.skip_message if result.skip_reason else None
-        return SimpleNamespace(run_requests=result.run_requests or [], skip_reason=skip)
+        return result
+
+    def validate(self, tags: dict | None = None):
+        """One run of the validation job (what the sensor requests locally)."""
+        job = self.defs.resolve_job_def(VALIDATION_JOB)
+        return job.execute_in_process(instance=self.instance, raise_on_error=False, tags=tags or {})
+
+    def tick(self):
+        """What the daemon does within one sensor interval: evaluate the sensor, execute the
+        validation runs it requests, evaluate it again (now for the files those runs
+        tracked), until it requests no validation. The manifest run requests of every
+        evaluation, the last skip reason, and the validation runs."""
+        requests, validations, skip = [], [], None
+        for _ in range(MAX_VALIDATION_RUNS_PER_TICK):
+            result = self.evaluate_sensor()
+            skip = result.skip_reason.skip_message if result.skip_reason else None
+            wanted = [r for r in result.run_requests or [] if r.job_name == VALIDATION_JOB]
+            requests += [r for r in result.run_requests or [] if r.job_name != VALIDATION_JOB]
+            if not wanted:
+                return SimpleNamespace(run_requests=requests, skip_reason=skip, validations=validations)
+            validations += [self.validate(r.tags) for r in wanted]
+        raise AssertionError(f"the sensor kept requesting validation runs ({len(validations)} ran)")
 
     def run(self, manifest: str, tags: dict | None = None):
         """Run `manifest` as its run request would: its date's partition, its id as run tag."""

@@ -13,7 +13,7 @@ DATES = {"2026-06-01": 260, "2026-06-02": 190}
 
 
 def test_450_files_land_once_in_parquet(aws):
-    pipeline = Pipeline(scaled(aws, manifest_max_files=100, sqs_max_messages_per_tick=1000))
+    pipeline = Pipeline(scaled(aws, manifest_max_files=100, validation_max_messages_per_run=1000))
     expected, injected = {}, []
     for date_prefix, count in DATES.items():
         for i in range(count):

@@ -196,7 +196,7 @@ def test_the_dagster_daemon_recovers_a_claim_killed_in_two_runs(aws, tmp_path):
     env = {k: v for k, v in dagster_environment(state, aws.endpoint_url).items()
            if not k.startswith("ETL_FAULT")}
     env.update(ETL_FILE_MIN_BYTES="200", ETL_MANIFEST_MAX_FILES=str(FILES), ETL_ORPHAN_FLUSH_SECONDS="3600",
-               ETL_SQS_VISIBILITY_SECONDS="30", ETL_SQS_MAX_SECONDS_PER_TICK="10", ETL_MAX_RUN_ATTEMPTS="3",
+               ETL_SQS_VISIBILITY_SECONDS="30", ETL_VALIDATION_MAX_SECONDS_PER_RUN="10", ETL_MAX_RUN_ATTEMPTS="3",
                **{FAULT_ENV: "ndjson.claim@3"})
     log = (tmp_path / "daemon.log").open("wb")
     daemon = subprocess.Popen([str(VENV_BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],

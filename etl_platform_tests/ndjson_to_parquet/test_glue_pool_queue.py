@@ -33,7 +33,7 @@ def test_the_second_manifest_run_waits_queued_while_the_first_holds_the_only_glu
     state = Settings(state_dir=tmp_path / "state")
     env = dagster_environment(state, aws.endpoint_url)  # writes dagster.yaml, sets the pools' limits
     env.update(ETL_FILE_MIN_BYTES="200", ETL_MANIFEST_MAX_FILES=str(FILES_PER_MANIFEST),
-               ETL_ORPHAN_FLUSH_SECONDS="3600", ETL_SQS_VISIBILITY_SECONDS="30", ETL_SQS_MAX_SECONDS_PER_TICK="10")
+               ETL_ORPHAN_FLUSH_SECONDS="3600", ETL_SQS_VISIBILITY_SECONDS="30")
     instance = DagsterInstance.from_config(str(state.dagster_home))
     assert applied_pool_limits(instance)[glue_pool(aws.names.ndjson_glue_job)] == 1
     log = (tmp_path / "daemon.log").open("wb")

@@ -11,7 +11,7 @@ from dagster import AssetCheckSeverity
 
 from etl_platform.core.ingestion.landing import INGESTED_TAG
 from etl_platform.pipelines.ndjson_to_parquet.reconciliation import reconcile_landing
-from etl_platform.pipelines.ndjson_to_parquet.sensors import validator_for
+from etl_platform.pipelines.ndjson_to_parquet.validation import validator_for
 from etl_platform_tests.helpers import VENV_BIN, cli_env, execute_landing_reconciled, reconcile as reconcile_pass
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 

@@ -8,6 +8,7 @@ from etl_platform.pipelines.ndjson_to_parquet.reaper import build_recovery_senso
 from etl_platform.pipelines.ndjson_to_parquet.reconciliation import build_reconciliation
 from etl_platform.pipelines.ndjson_to_parquet.sensors import build_file_events_sensor
 from etl_platform.pipelines.ndjson_to_parquet.settlement import build_settlement_sensors
+from etl_platform.pipelines.ndjson_to_parquet.validation import build_validation_job
 
 JOB_NAME = "ndjson_to_parquet_job"
 
@@ -16,8 +17,10 @@ def ndjson_to_parquet_definitions(settings: Settings) -> Definitions:
     landing, ndjson_manifest, merged_parquet = build_ndjson_assets(settings)
     job = define_asset_job(JOB_NAME, selection=[ndjson_manifest, merged_parquet],
                            description="Claim a manifest's files, convert them to Parquet, record the outcome")
+    validation_job = build_validation_job(settings)
     sensors, checks, jobs, schedules = build_reconciliation(settings)
-    return Definitions(assets=[landing, ndjson_manifest, merged_parquet], asset_checks=checks, jobs=[job, *jobs],
-                       schedules=schedules,
-                       sensors=[build_file_events_sensor(settings, job), *build_settlement_sensors(settings, job),
+    return Definitions(assets=[landing, ndjson_manifest, merged_parquet], asset_checks=checks,
+                       jobs=[job, validation_job, *jobs], schedules=schedules,
+                       sensors=[build_file_events_sensor(settings, job, validation_job),
+                                *build_settlement_sensors(settings, job),
                                 *build_recovery_sensors(settings, job), *sensors])

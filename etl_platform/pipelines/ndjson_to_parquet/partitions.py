@@ -21,9 +21,11 @@ MANIFEST_TAG = "etl/manifest"
 LEGACY_PARTITION_TAG = "dagster/partition"  # a manifest id, on runs from before daily partitions
 
 
-def manifest_run_request(manifest: str, run_key: str, tags: dict[str, str]) -> RunRequest:
-    """The run of `manifest`: in the partition of its date, naming it by tag."""
-    return RunRequest(run_key=run_key, partition_key=date_of_manifest(manifest), tags={**tags, MANIFEST_TAG: manifest})
+def manifest_run_request(manifest: str, run_key: str, tags: dict[str, str], job_name: str | None = None) -> RunRequest:
+    """The run of `manifest`: in the partition of its date, naming it by tag (`job_name`:
+    for a sensor that targets more than one job)."""
+    return RunRequest(run_key=run_key, job_name=job_name, partition_key=date_of_manifest(manifest),
+                      tags={**tags, MANIFEST_TAG: manifest})
 
 
 def manifest_of(context) -> str:

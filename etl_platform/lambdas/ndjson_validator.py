@@ -1,20 +1,32 @@
-"""The Lambda-equivalent validator of pipeline B: `handler(event, context)`.
+"""The validator of pipeline B, a Lambda handler: `handler(event, context)`.
 
-Given an S3 event notification (what S3 sends to a Lambda, and the body of each SQS
-message), it validates every created object (key convention, `.ndjson` suffix, size range,
-a JSON object on the first line), then either tracks it as `pending#N` or moves it to the
-quarantine bucket with the reason in its object metadata and a `quarantined` record. All
-writes are conditional, so a duplicate event or a redelivery changes nothing. New content
-under a tracked key (another ETag) replaces a file no manifest has claimed yet (pending or
+Given the event an SQS event source mapping delivers (`{"Records": [{"messageId", "body",
+"eventSource": "aws:sqs", ...}]}`, each body an S3 event notification), it validates every
+object of every message and answers a partial batch response: `batchItemFailures` names
+the messages to redeliver (one that is not an S3 event, or whose handling raised), so one
+bad message never fails the other nine (core/sqs_batches.py). Given an S3 event
+notification itself (what the reconciliation hands it for a lost event), it validates
+its objects the same way.
+
+Each created object is checked (key convention, `.ndjson` suffix, size range, a JSON
+object on the first line), then either tracked as `pending#N` or moved to the quarantine
+bucket with the reason in its object metadata and a `quarantined` record. All writes are
+conditional, so a duplicate event or a redelivery changes nothing. New content under a
+tracked key (another ETag) replaces a file no manifest has claimed yet (pending or
 quarantined); under the key of a claimed or ingested file it is quarantined as
 `<key>.reupload-<etag>` with a `<file>#reupload-<etag>` record: ingested data is never
-duplicated and a re-upload is never silently ignored. The module
-level `handler` reads its settings from the environment and could be deployed as a Lambda
-unchanged; the SQS sensor builds the same handler over its Dagster resources.
+duplicated and a re-upload is never silently ignored.
+
+The module level `handler` reads its settings from the environment: it is what the
+template's `NdjsonValidatorFunction` runs on AWS. Locally, `ndjson_validation_job`
+(pipelines/ndjson_to_parquet/validation.py) builds the same handler over its Dagster
+resources and plays the event source mapping.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -27,11 +39,13 @@ from etl_platform.core.ingestion.landing import (
     HEAD_BYTES, LandingRules, Placement, content_error, placement, shard_for, validation_error,
 )
 from etl_platform.core.partition_days import day_error
-from etl_platform.core.s3_events import S3ObjectEvent, parse_s3_event
+from etl_platform.core.s3_events import MalformedEvent, S3ObjectEvent, parse_s3_event
+from etl_platform.core.sqs_batches import batch_item_failures
 from etl_platform.core.s3_uri import contained_key
 from etl_platform.resources.tracking import REUPLOAD_MARK, FileTrackingTable
 
 NOT_FOUND = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
+log = logging.getLogger(__name__)  # on Lambda: the function's CloudWatch log group
 
 
 @dataclass(frozen=True)
@@ -190,18 +204,51 @@ def _already_handled(result: dict, deps: ValidatorDependencies, place, why: str)
     return {**result, "outcome": "skipped", "reason": why}
 
 
+def is_sqs_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    return bool(records) and isinstance(records, list) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records)
+
+
+def validate_sqs_batch(event: dict, deps: ValidatorDependencies) -> dict:
+    """Each message of an SQS batch, alone: the messages that failed are named in
+    `batchItemFailures` (redelivered, then the DLQ); `results` says what happened to each
+    object, and `failures` why each message failed (for the local run's log; the event
+    source mapping reads only `batchItemFailures`)."""
+    results, failures = [], []
+    for record in event["Records"]:
+        message_id = record.get("messageId", "")
+        receives = record.get("attributes", {}).get("ApproximateReceiveCount", "?")
+        try:
+            results += [{**validate_object(e, deps), "message_id": message_id} for e in parse_s3_event(record["body"])]
+        except MalformedEvent as exc:
+            failures.append({"message_id": message_id, "kind": "malformed_messages",
+                             "error": f"not an S3 event ({exc}); left for the DLQ (receive {receives})"})
+        except Exception as exc:  # noqa: BLE001 - one message's failure must not fail the batch
+            failures.append({"message_id": message_id, "kind": "errors",
+                             "error": f"{exc!r}; it will be redelivered (receive {receives})"})
+    for result in results:
+        if result["outcome"] == "quarantined":
+            log.warning("quarantined %s: %s", result["key"], result["reason"])
+    for failure in failures:
+        log.error("message %s failed: %s", failure["message_id"], failure["error"])
+    return {**batch_item_failures(f["message_id"] for f in failures), "results": results, "failures": failures}
+
+
 def make_handler(dependencies: Callable[[], ValidatorDependencies]) -> Callable[[Any, Any], dict]:
     def handler(event: Any, context: Any = None) -> dict:
         deps = dependencies()
+        if is_sqs_batch(event):
+            return validate_sqs_batch(event, deps)
         return {"results": [validate_object(e, deps) for e in parse_s3_event(event)]}
 
     return handler
 
 
-def _from_environment() -> ValidatorDependencies:
+def dependencies_for(settings: Settings) -> ValidatorDependencies:
+    """The handler's clients and rules in the environment `settings` describe."""
     from etl_platform.resources.connection import AwsConnection
 
-    settings = Settings.from_env()
     connection = AwsConnection.from_settings(settings)
     return ValidatorDependencies(
         s3=connection.client("s3"),
@@ -213,4 +260,6 @@ def _from_environment() -> ValidatorDependencies:
     )
 
 
-handler = make_handler(_from_environment)
+# The Lambda's entry point: settings from the environment the template gives the function,
+# built once per execution environment and reused by its warm invocations.
+handler = make_handler(functools.cache(lambda: dependencies_for(Settings.from_env())))
