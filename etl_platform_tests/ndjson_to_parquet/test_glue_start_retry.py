@@ -9,10 +9,11 @@ import threading
 import time
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from etl_platform.pipelines.ndjson_to_parquet.assets import ENGINE_TAG
 from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
+from etl_platform.pipelines.ndjson_to_parquet import JOB_NAME
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, local_runner_commands, records, scaled
 from etl_platform_tests.ndjson_to_parquet.test_glue_runner import held_glue_run
 
@@ -51,7 +52,7 @@ def test_a_refused_glue_start_is_retried_by_dagster_in_the_same_run_and_the_mani
         worker.start()
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and worker.is_alive():
-            runs = pipeline.instance.get_runs()
+            runs = pipeline.instance.get_runs(RunsFilter(job_name=JOB_NAME))
             if runs and _step_events(pipeline.instance, runs[0].run_id, DagsterEventType.STEP_UP_FOR_RETRY):
                 break
             time.sleep(0.05)
@@ -64,7 +65,7 @@ def test_a_refused_glue_start_is_retried_by_dagster_in_the_same_run_and_the_mani
     assert len(retried) >= 1 and len(restarted) == len(retried)
     assert "ConcurrentRunsExceededException" in str(retried[0].dagster_event.event_specific_data.error)
     # one run: the retried step had its run id, so complete_manifest (conditional on it) succeeded
-    assert [r.run_id for r in pipeline.instance.get_runs()] == [result.run_id]
+    assert [r.run_id for r in pipeline.instance.get_runs(RunsFilter(job_name=JOB_NAME))] == [result.run_id]
     record = pipeline.tracking.manifest(manifest)
     assert (record["status"], record["run_id"], record["engine"]) == ("completed", result.run_id, "spark")
     assert len(local_runner_commands(pipeline.instance, result.run_id)) == 1  # the job ran once
