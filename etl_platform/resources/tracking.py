@@ -393,11 +393,13 @@ class FileTrackingTable(DynamoTable):
         claim (record first): a pending MANIFEST with a `run_id` is a claim in progress, or
         one cut short that a re-run resumes. A later run takes it over (the one before died,
         or a reaper would not have started this one); so does the replay of a manifest that
-        failed before its claim was complete. None when the manifest is claimed already, or
-        neither pending nor failed."""
+        failed before its claim was complete: that MANIFEST is pending again in the same write,
+        so while the replay claims, the reapers see a claim in progress (judged by its run's
+        liveness), not a settled manifest whose claimed files they would fail. None when the
+        manifest is claimed already, or neither pending nor failed."""
         now = time.time() if now is None else now
         return self.update(self._manifest_key(manifest),
-                           {"run_id": run_id, "claim_started_at": iso_utc(now, digits=6),
+                           {"status": "pending", "run_id": run_id, "claim_started_at": iso_utc(now, digits=6),
                             "updated_at": iso_utc(now, digits=6)},
                            condition=f"{_CLAIMABLE} AND claimed = :no", names={"#s": "status"},
                            values={":pending": "pending", ":failed": "failed", ":no": False})

@@ -55,6 +55,8 @@ def test_the_template_runs_the_python_the_package_is_built_for():
 
 
 @pytest.mark.e2e
+@pytest.mark.skipif(sys.version_info[:2] != tuple(map(int, RUNTIME_PYTHON.split("."))),
+                    reason=f"the package's binary wheels are for CPython {RUNTIME_PYTHON}, the function's runtime")
 def test_the_built_package_validates_a_batch_on_its_own(aws, tmp_path):
     target = tmp_path / "task"
     package = build_validator_package(PROJECT_ROOT, target)

@@ -8,8 +8,6 @@ import random
 from dataclasses import replace
 from types import SimpleNamespace
 
-MAX_VALIDATION_RUNS_PER_TICK = 20  # a queue that still has visible messages after this many runs is a bug
-
 import pyarrow.parquet as pq
 from dagster import DagsterInstance, Definitions, build_sensor_context
 
@@ -22,6 +20,8 @@ from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG
 from etl_platform.pipelines.ndjson_to_parquet.validation import VALIDATION_JOB
 from etl_platform.resources import platform_resources
 from etl_platform.resources.glue import GlueJobRunner
+
+MAX_VALIDATION_RUNS_PER_TICK = 20  # a queue that still has visible messages after this many runs is a bug
 
 
 def scaled(settings: Settings, **ingestion) -> Settings:

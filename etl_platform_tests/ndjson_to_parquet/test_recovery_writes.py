@@ -55,3 +55,25 @@ def test_open_manifests_are_the_pending_and_processing_ones(aws):
         if state == "completed":
             tracking.complete_manifest(name, "run-x")
     assert [m["manifest_id"] for m in tracking.open_manifests()] == [MANIFEST, "batch-0002-20260601-120000"]
+
+
+def test_a_replay_claiming_a_failed_manifest_is_a_claim_in_progress_whose_files_the_reaper_leaves(aws):
+    """A manifest given up mid-claim is replayed: while the replay claims, the MANIFEST is
+    pending again, so the reaper's sweep of files stranded under settled MANIFESTs does not
+    fail the files the live replay has just claimed."""
+    from dagster import DagsterInstance
+
+    from etl_platform.core.ingestion.landing import Placement
+    from etl_platform.pipelines.ndjson_to_parquet.reaper import settle_stranded_files
+
+    tracking = _tracking(aws)
+    place = Placement("2026-06-01", "late.ndjson")
+    assert tracking.track_pending(place, shard=3, size=10, etag="e", s3_uri="s3://b/k")
+    assert tracking.fail_manifest(MANIFEST, "run-0", "gave up after 3 runs")  # pending, never claimed
+    assert tracking.begin_claim(MANIFEST, "replay-run")["status"] == "pending"
+    [pending] = tracking.pending_files("2026-06-01")
+    assert tracking.plan_claim(MANIFEST, "replay-run", [pending.file_key])  # record first, as the claim does
+    assert tracking.claim(pending, MANIFEST) is not None
+    with DagsterInstance.ephemeral() as instance:
+        assert settle_stranded_files(print, instance, tracking, aws) == {}
+    assert tracking.file("2026-06-01", "late.ndjson")["status"] == "manifested#3"

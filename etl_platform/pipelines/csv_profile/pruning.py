@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import time
 
-from dagster import DefaultSensorStatus, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason, sensor
-from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
+from dagster import DagsterRunStatus, DefaultSensorStatus, RunsFilter, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from etl_platform.config import Settings
 from etl_platform.core.partition_pruning import PruneRules, partitions_to_prune
@@ -33,6 +32,9 @@ from etl_platform.resources.file_metadata import FileMetadataTable
 from etl_platform.resources.s3_listing import list_objects
 
 PRUNE_INTERVAL_SECONDS = 3600
+# runs that may still need their partition (Dagster's own list is private)
+NOT_FINISHED = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
+                DagsterRunStatus.STARTED, DagsterRunStatus.SUSPENDED, DagsterRunStatus.CANCELING]
 MAX_DELETES_PER_TICK = 1000
 
 
@@ -56,7 +58,7 @@ def build_partition_pruner(settings: Settings, job):
         errored = {i["file_name"] for i in file_metadata_table.batch_get([{"file_name": k} for k in stale])
                    if i.get("status") == "error"} if stale else set()
         in_flight = {r.tags.get(PARTITION_TAG) for r in context.instance.get_runs(
-            RunsFilter(job_name=job.name, statuses=NOT_FINISHED_STATUSES))}
+            RunsFilter(job_name=job.name, statuses=NOT_FINISHED))}
         doomed = partitions_to_prune(keys, uploaded, errored, in_flight, now, rules)
         if not doomed:
             return SkipReason(f"{len(keys)} file partitions, none to prune")

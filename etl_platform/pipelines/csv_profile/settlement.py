@@ -31,6 +31,7 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.attempts import ATTEMPT_TAG, attempt_of, next_attempt
+from etl_platform.pipelines.csv_profile.partitions import csv_files_partitions
 from etl_platform.pipelines.csv_profile.sensors import VERSION_TAG
 from etl_platform.pipelines.csv_profile.service import settle_unfinished_run
 from etl_platform.resources.connection import PlatformS3Resource
@@ -81,6 +82,9 @@ def build_settlement_sensors(settings: Settings, job):
         if not settle(context, s3, file_metadata_table,
                       f"profiling did not finish: run {run.run_id} failed: {message}; {then}") or attempt is None:
             return None
+        # the pruner may have removed the file's partition since the run failed: a request for
+        # a partition that does not exist would fail the sensor (adding one that exists is a no-op)
+        context.instance.add_dynamic_partitions(csv_files_partitions.name, [run.tags[PARTITION_TAG]])
         return RunRequest(run_key=f"rerun-of-{run.run_id}", partition_key=run.tags[PARTITION_TAG],
                           tags={**{k: run.tags[k] for k in CARRIED_TAGS if k in run.tags}, ATTEMPT_TAG: str(attempt)})
 
