@@ -58,6 +58,7 @@ from etl_platform.aws import client_for  # noqa: E402
 from etl_platform.config import Settings  # noqa: E402
 from etl_platform.local import emulator  # noqa: E402
 from etl_platform.local.devstack import dagster_commands, dagster_environment  # noqa: E402
+from etl_platform.local.request_counts import dynamodb_totals  # noqa: E402
 from etl_platform_tests.helpers import free_port  # noqa: E402
 
 DATE = datetime.now(timezone.utc).date().isoformat()
@@ -207,7 +208,7 @@ def scenario(files: int, kb: int, threads: int, cache: Path, timeout: float) -> 
                                   start_new_session=True)
         sampler = RssSampler([state.pid, daemon.pid])
         sampler.start()
-        emulator.control(state.endpoint, "requests", {"reset": True})
+        emulator.request_counts(state.endpoint, reset=True)  # provisioning is not the pipeline's cost
         started = time.time()
         landed = land(live, paths, threads)
         landing_seconds = time.time() - started
@@ -218,7 +219,7 @@ def scenario(files: int, kb: int, threads: int, cache: Path, timeout: float) -> 
                 break
             time.sleep(2)
         finished = max(done.values()) if done else time.time()
-        counts = emulator.control(state.endpoint, "requests")
+        counts = emulator.request_counts(state.endpoint)
         peak_rss = sampler.stop()
         rows, sources = output_rows(live)
         rejected = rejected_lines(live)
@@ -248,17 +249,21 @@ def scenario(files: int, kb: int, threads: int, cache: Path, timeout: float) -> 
         shutil.rmtree(root, ignore_errors=True)
 
 
-def per_file(counts: dict, files: int) -> dict[str, float]:
-    """The emulator's counters divided by the files completed."""
-    by_service: dict[str, float] = {}
-    for name, value in counts.get("requests", {}).items():
-        service = name.split(":")[0]
-        by_service[service] = by_service.get(service, 0) + value
-    figures = {f"{service}_requests": value / files for service, value in sorted(by_service.items())}
-    for name in ("dynamodb_items_read", "dynamodb_items_written"):
-        if name in counts:
-            figures[name] = counts[name] / files
-    return {k: round(v, 2) for k, v in figures.items()}
+def per_file(counts: dict, files: int) -> dict:
+    """The emulator's counters (`/_etl/requests`) per completed file: requests per service and
+    per operation, and DynamoDB items read and written as AWS bills them."""
+    figures: dict = {}
+    for service, operations in sorted(counts.items()):
+        if not isinstance(operations, dict):
+            continue
+        total = sum(entry.get("requests", 0) for entry in operations.values())
+        figures[f"{service}_requests"] = round(total / files, 3)
+        figures[f"{service}_by_operation"] = {name: round(entry.get("requests", 0) / files, 3)
+                                              for name, entry in sorted(operations.items()) if entry.get("requests")}
+    dynamo = dynamodb_totals(counts)
+    figures["dynamodb_items_read"] = round(dynamo["items_read"] / files, 3)
+    figures["dynamodb_items_written"] = round(dynamo["items_written"] / files, 3)
+    return figures
 
 
 def tick_summary(durations: list[float]) -> dict[str, float]:

@@ -92,6 +92,6 @@ def test_hostile_parquet_uploaded_through_the_api(api, aws):
 
     doc = documented("A upload")
     for name in parquet_inputs.SCENARIOS:
-        assert answers[name][0] == doc[name][0], name
+        assert answers[name][0] == doc[name][0], (name, answers[name])
         assert matches(doc[name][1], answers[name][1]), (name, answers[name])
     assert answers["innocent"] == ("COMPLETED", "25 rows, 2 columns")
