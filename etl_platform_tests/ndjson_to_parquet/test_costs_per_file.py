@@ -56,7 +56,7 @@ MAX_WRITES_PER_FILE = 1.1 * (2 + 8 / FILES_PER_MANIFEST + 1 / WINDOW)
 
 
 def _seed(pipeline: Pipeline, files: int) -> None:
-    """`files` tracked files on DAY: 3 % quarantined, 2 % failed (one failed MANIFEST), a
+    """`files` tracked files on DAY: 3 % quarantined, 2 % failed (under a manifest id with no MANIFEST record), a
     backlog of pending files that grows with the day, the rest completed (20 per completed
     MANIFEST), written in batches."""
     bucket = pipeline.names.ndjson_input_bucket

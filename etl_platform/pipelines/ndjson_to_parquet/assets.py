@@ -31,6 +31,7 @@ from etl_platform.pipelines.ndjson_to_parquet.partitions import manifest_of, ndj
 from etl_platform.pipelines.ndjson_to_parquet.planning import ClaimTakenOver, claim_files, thresholds_from
 from etl_platform.pipelines.ndjson_to_parquet.settlement import record_manifest_failure, record_metrics
 from etl_platform.pipelines.ndjson_to_parquet.sources import mark_ingested, overwritten_sources
+from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.glue import GlueJobRunner, glue_start_retry
@@ -47,7 +48,7 @@ def build_ndjson_assets(settings: Settings):
     ingestion = settings.ingestion
 
     landing = AssetSpec(
-        "ndjson_landing_files",
+        LANDING_ASSET,
         description=f"NDJSON files landed in s3://{names.ndjson_input_bucket}/{ingestion.landing_prefix}YYYY-MM-DD/",
         group_name=GROUP, kinds={"s3", "json"},
     )

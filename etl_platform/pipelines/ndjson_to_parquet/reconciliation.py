@@ -36,7 +36,7 @@ from etl_platform.core.reconciliation import ReconcileWindow, landing_dates, unt
 from etl_platform.core.s3_events import MalformedEvent, object_created_event, parse_s3_event
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.core.upload_cursor import ListedObject
-from etl_platform.pipelines.ndjson_to_parquet.validation import validator_for
+from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET, validator_for
 from etl_platform.lambdas.ndjson_validator import rules_from
 from etl_platform.pipelines.reconciliation import (
     RECONCILE_INTERVAL_SECONDS, landing_reconciled_check, reconciliation_events,
@@ -47,7 +47,6 @@ from etl_platform.resources.s3_listing import list_objects
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable
 
-LANDING_ASSET = "ndjson_landing_files"
 RECOVERED = ("tracked", "replaced", "quarantined")  # validator outcomes that changed tracking
 DEAD_LETTER_SAMPLE = 5
 
