@@ -48,6 +48,7 @@ from etl_platform.glue_artifacts import CORE_ZIP_NAME, build_core_zip
 from etl_platform.glue_runtimes import CACHE_ROOT, UnknownRuntime, built_python, runtimes
 from etl_platform.infra_template import ResolvedTemplate
 from etl_platform.resources.connection import AwsConnection
+from etl_platform.resources.pipes_messages import CompleteLineMessageReader
 
 
 class GlueJobRunner(ConfigurableResource):
@@ -122,7 +123,8 @@ class GlueJobRunner(ConfigurableResource):
             else:
                 env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project_root), os.environ.get("PYTHONPATH")]))
             context.log.info("local Glue runner: %s", " ".join(command))
-            return PipesSubprocessClient().run(context=context, command=command, env=env, cwd=str(project_root))
+            return PipesSubprocessClient(message_reader=CompleteLineMessageReader()).run(
+                context=context, command=command, env=env, cwd=str(project_root))
 
 
 def glue_start_retry(exc: BaseException, retry_number: int, ingestion: IngestionSettings) -> RetryRequested | None:
