@@ -58,7 +58,7 @@ from etl_platform.aws import client_for  # noqa: E402
 from etl_platform.config import Settings  # noqa: E402
 from etl_platform.local import emulator  # noqa: E402
 from etl_platform.local.devstack import dagster_commands, dagster_environment  # noqa: E402
-from etl_platform.local.request_counts import dynamodb_totals  # noqa: E402
+from etl_platform.local.request_counts import BY_TARGET, dynamodb_totals  # noqa: E402
 from etl_platform_tests.helpers import free_port  # noqa: E402
 
 DATE = datetime.now(timezone.utc).date().isoformat()
@@ -103,6 +103,50 @@ class RssSampler(threading.Thread):
         return self.peak_mb
 
 
+class CpuMeter:
+    """CPU seconds the emulator used, and the machine's CPU busy share, from now to `stop`:
+    the emulator is one Python process (one interpreter lock), so 1 s / its CPU time per
+    file bounds the rate this machine can reach whatever the pipeline does."""
+
+    def __init__(self, emulator_pid: int) -> None:
+        self.process = psutil.Process(emulator_pid)
+        self.start_emulator = sum(self.process.cpu_times()[:2])
+        self.start_machine = psutil.cpu_times()
+        self.load: list[float] = []
+        self._done = threading.Event()
+        threading.Thread(target=self._sample_load, daemon=True).start()
+
+    def _sample_load(self) -> None:
+        while not self._done.wait(5):
+            self.load.append(psutil.getloadavg()[0])
+
+    def stop(self) -> dict[str, float]:
+        self._done.set()
+        machine = psutil.cpu_times()
+        busy = sum(getattr(machine, f) - getattr(self.start_machine, f) for f in ("user", "system", "nice", "irq", "softirq"))
+        idle = sum(getattr(machine, f) - getattr(self.start_machine, f) for f in ("idle", "iowait"))
+        return {"emulator_cpu_s": sum(self.process.cpu_times()[:2]) - self.start_emulator,
+                "machine_busy": busy / max(busy + idle, 1e-6),
+                "load_avg_max": max(self.load, default=psutil.getloadavg()[0])}
+
+
+def cpu_figures(used: dict[str, float], files: int) -> dict[str, float]:
+    per_file_ms = 1000 * used["emulator_cpu_s"] / max(files, 1)
+    return {"emulator_cpu_s": round(used["emulator_cpu_s"], 1), "emulator_cpu_ms_per_file": round(per_file_ms, 1),
+            "emulator_bound_files_per_s": round(1000 / per_file_ms, 1) if per_file_ms else None,
+            "machine_cpu_busy_pct": round(100 * used["machine_busy"]), "load_avg_1m_max": round(used["load_avg_max"], 1)}
+
+
+def set_glue_pool(settings: Settings, limit: int) -> None:
+    """B's Glue pool (the limit on concurrent manifest runs, 1 in dev) set to `limit`: how the
+    rate moves when manifests may convert side by side."""
+    from dagster import DagsterInstance
+
+    from etl_platform.concurrency import glue_pool
+    with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        instance.event_log_storage.set_concurrency_slots(glue_pool(settings.names.ndjson_glue_job), limit)
+
+
 def land(settings: Settings, paths: list[Path], threads: int) -> dict[str, float]:
     """Put every file under today's landing prefix; file key -> time its PUT was answered."""
     s3 = client_for(settings, "s3")
@@ -120,19 +164,56 @@ def land(settings: Settings, paths: list[Path], threads: int) -> dict[str, float
 
 
 def completed_at(settings: Settings) -> dict[str, float]:
-    """File key -> when its record says it completed (tracking table, consistent reads)."""
-    table = client_for(settings, "dynamodb")
+    """File key -> when its record says it completed (tracking table, consistent reads).
+    Read once, after the counters were taken."""
     done: dict[str, float] = {}
-    kwargs = {"TableName": settings.names.tracking_table, "ConsistentRead": True,
-              "KeyConditionExpression": "date_prefix = :d", "ExpressionAttributeValues": {":d": {"S": DATE}}}
-    while True:
-        page = table.query(**kwargs)
+    for page in _date_pages(settings):
         for item in page["Items"]:
             if item.get("status", {}).get("S", "").startswith("completed#"):
                 stamp = item["updated_at"]["S"].replace("Z", "+00:00")
                 done[item["file_key"]["S"]] = datetime.fromisoformat(stamp).timestamp()
+    return done
+
+
+class CompletionWatch:
+    """How many files have completed, polled while the pipeline runs. A COUNT query: the
+    emulator serializes no items (a full read of a 5,000-file date every 2 s was a third of
+    the emulator's time, and most of the items read per file in the first report), and the
+    watch's own requests and items are taken out of the counters (`own_cost`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings, self.requests, self.items_read = settings, 0, 0
+
+    def completed(self) -> int:
+        count = 0
+        for page in _date_pages(self.settings, Select="COUNT", FilterExpression="begins_with(#s, :c)",
+                                ExpressionAttributeNames={"#s": "status"}, completed={"S": "completed#"}):
+            self.requests += 1
+            self.items_read += int(page["ScannedCount"])
+            count += int(page["Count"])
+        return count
+
+    def own_cost(self, counts: dict) -> dict:
+        """`counts` (the emulator's) without this watch's queries."""
+        counts = json.loads(json.dumps(counts))
+        table = self.settings.names.tracking_table
+        for entry in (counts.get("dynamodb", {}).get("Query"), counts.get(BY_TARGET, {}).get(f"Query {table}")):
+            if entry:
+                entry["requests"] -= self.requests
+                entry["items_read"] -= self.items_read
+        return counts
+
+
+def _date_pages(settings: Settings, completed: dict | None = None, **extra):  # type: ignore[no-untyped-def]
+    table = client_for(settings, "dynamodb")
+    values = {":d": {"S": DATE}, **({":c": completed} if completed else {})}
+    kwargs = {"TableName": settings.names.tracking_table, "ConsistentRead": True,
+              "KeyConditionExpression": "date_prefix = :d", "ExpressionAttributeValues": values, **extra}
+    while True:
+        page = table.query(**kwargs)
+        yield page
         if "LastEvaluatedKey" not in page:
-            return done
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -193,7 +274,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def scenario(files: int, kb: int, threads: int, cache: Path, timeout: float) -> dict:
+def scenario(files: int, kb: int, threads: int, cache: Path, timeout: float, glue_runs: int | None = None) -> dict:
     paths = make_files(cache, files, kb)
     total_mb = sum(p.stat().st_size for p in paths) / 2**20
     lines = sum(p.read_bytes().count(b"\n") for p in paths)
@@ -204,24 +285,26 @@ def scenario(files: int, kb: int, threads: int, cache: Path, timeout: float) -> 
     daemon = None
     try:
         env = dagster_environment(live, state.endpoint)
+        if glue_runs:
+            set_glue_pool(live, glue_runs)
         daemon = subprocess.Popen(dagster_commands(live)["dagster-daemon"], env=env, cwd=ROOT,
                                   stdout=open(root / "daemon.log", "wb"), stderr=subprocess.STDOUT,
                                   start_new_session=True)
         sampler = RssSampler([state.pid, daemon.pid])
         sampler.start()
         emulator.request_counts(state.endpoint, reset=True)  # provisioning is not the pipeline's cost
+        cpu = CpuMeter(state.pid)
         started = time.time()
         landed = land(live, paths, threads)
         landing_seconds = time.time() - started
-        done: dict[str, float] = {}
-        while time.time() - started < timeout:
-            done = completed_at(live)
-            if len(done) >= files:
-                break
-            time.sleep(2)
-        finished = max(done.values()) if done else time.time()
-        counts = emulator.request_counts(state.endpoint)
+        watch = CompletionWatch(live)
+        while time.time() - started < timeout and watch.completed() < files:
+            time.sleep(5)  # moto reads a whole table per Query: the watch polls gently
+        counts = watch.own_cost(emulator.request_counts(state.endpoint))
+        used = cpu.stop()
         peak_rss = sampler.stop()
+        done = completed_at(live)
+        finished = max(done.values()) if done else time.time()
         rows, sources = output_rows(live)
         rejected = rejected_lines(live)
         latencies = [done[k] - landed[k] for k in done if k in landed]
@@ -235,6 +318,8 @@ def scenario(files: int, kb: int, threads: int, cache: Path, timeout: float) -> 
             "requests_per_file": per_file(counts, max(len(done), 1)),
             "ticks": tick_summary(tick_durations(live.dagster_home)),
             "peak_rss_mb": round(peak_rss),
+            "glue_pool": glue_runs or live.ingestion.max_concurrent_glue_runs,
+            **cpu_figures(used, len(done)),
             "input_lines": lines, "output_rows": rows, "distinct_sources": sources, "rejected_lines": rejected,
             "exactly_once": len(done) == files and sources == files and rows + rejected == lines,
             "duckdb_files_per_s": round(duckdb_rate(paths, root), 1),
@@ -255,7 +340,7 @@ def per_file(counts: dict, files: int) -> dict:
     per operation, and DynamoDB items read and written as AWS bills them."""
     figures: dict = {}
     for service, operations in sorted(counts.items()):
-        if not isinstance(operations, dict):
+        if not isinstance(operations, dict) or service == BY_TARGET:
             continue
         total = sum(entry.get("requests", 0) for entry in operations.values())
         figures[f"{service}_requests"] = round(total / files, 3)
@@ -263,6 +348,8 @@ def per_file(counts: dict, files: int) -> dict:
                                               for name, entry in sorted(operations.items()) if entry.get("requests")}
     dynamo = dynamodb_totals(counts)
     figures["dynamodb_items_read"] = round(dynamo["items_read"] / files, 3)
+    figures["dynamodb_items_read_by_target"] = {name: round(entry.get("items_read", 0) / files, 3)
+                                                for name, entry in sorted(counts.get(BY_TARGET, {}).items())}
     figures["dynamodb_items_written"] = round(dynamo["items_written"] / files, 3)
     return figures
 
@@ -281,9 +368,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=16, help="landing threads")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "etl-bench-load")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for every file")
+    parser.add_argument("--glue-runs", type=int, help="B's Glue pool (concurrent manifest runs; dev default 1)")
     args = parser.parse_args()
     for files in args.files or [5000]:
-        result = scenario(files, args.kb, args.threads, args.cache, args.timeout)
+        result = scenario(files, args.kb, args.threads, args.cache, args.timeout, args.glue_runs)
         result["ratio_to_duckdb"] = round(result["files_per_s"] / result["duckdb_files_per_s"], 3)
         print(json.dumps(result, indent=1), flush=True)
     return 0

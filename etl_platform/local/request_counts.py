@@ -20,6 +20,10 @@ entry (a ConditionCheck included). Items are counted, not capacity units (which 
 item size): the figure that must stay flat as a table grows. A request moto refuses
 (4xx/5xx) counts as a request and an error, with no items.
 
+Where DynamoDB's reads go: every read is also counted under the pseudo-service
+`dynamodb-by-target`, per operation and table (and index): `"Query tracking/status-index"`,
+`"BatchGetItem tracking"`. `dynamodb_totals` reads only `dynamodb`, so nothing counts twice.
+
 Control routes (`/_etl/`) and moto's own API (`/moto-api/`) are not counted. Journal and
 IAM mode see the same requests as before: this layer only observes them.
 """
@@ -39,6 +43,7 @@ NOT_COUNTED = (CONTROL_PREFIX, "/moto-api")
 QUERY_PROTOCOLS = ("dynamodb", "sqs", "sns", "sts", "iam")  # services whose request body is read (small)
 FIELDS = ("requests", "errors", "items_read", "items_written")
 _READS_ONE = {"GetItem"}
+BY_TARGET = "dynamodb-by-target"
 _WRITES_ONE = {"PutItem", "UpdateItem", "DeleteItem"}
 
 _lock = threading.Lock()
@@ -150,6 +155,15 @@ def dynamodb_items(operation: str, request: dict[str, Any], response: dict[str, 
     return 0, 0
 
 
+def read_target(operation: str, request: dict[str, Any]) -> str:
+    """`operation table[/index]` of a DynamoDB read: where its items were read."""
+    tables = request.get("TableName") or ",".join(sorted(request.get("RequestItems") or {}))
+    if not tables and request.get("TransactItems"):
+        tables = ",".join(sorted({next(iter(t.values())).get("TableName", "?") for t in request["TransactItems"]}))
+    index = request.get("IndexName")
+    return f"{operation} {tables}/{index}" if index else f"{operation} {tables}"
+
+
 # --- counting -----------------------------------------------------------------------------
 def record(service: str, operation: str, *, error: bool = False, read: int = 0, written: int = 0) -> None:
     with _lock:
@@ -227,6 +241,8 @@ def _counted_call(call: Callable, app: Any, environ: dict, start_response: Calla
     except ValueError:  # not JSON: count the request alone
         pass
     record(service, operation, error=_failed(status), read=read, written=written)
+    if read:
+        record(BY_TARGET, read_target(operation, json.loads(request_body or b"{}")), read=read)
     return chunks
 
 

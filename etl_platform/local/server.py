@@ -44,7 +44,7 @@ from etl_platform.local.dynamo_items import LOCK as _dynamodb_lock  # noqa: E402
 from etl_platform.local.expiry import install_expiry  # noqa: E402
 from etl_platform.local.lagged_reads import install_lagged_reads  # noqa: E402
 from etl_platform.local.limits import install_limits  # noqa: E402
-from etl_platform.local import sqs_receive  # noqa: E402
+from etl_platform.local import sqs_receive, sqs_send  # noqa: E402
 from etl_platform.local.iam_mode import install as install_iam_mode  # noqa: E402
 from etl_platform.local import journal as wal  # noqa: E402
 from etl_platform.local.provision import apply_notifications, provision  # noqa: E402
@@ -157,6 +157,7 @@ def serve(settings: Settings, port: int, snapshot_interval: float, modes: Strict
     request_counts.install()  # always on: what each request costs, for tests and benchmarks
     serialize_dynamodb()
     sqs_receive.install()
+    sqs_send.install()
     post_policy.install()  # presigned POSTs: size limit, signature, expiry, as S3 checks them
     # IAM mode: enforcement on before the first request; this process then acts as the admin.
     admin = install_iam_mode(settings.account_id) if iam else None

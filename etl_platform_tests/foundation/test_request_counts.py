@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from etl_platform.aws import client_for
 from etl_platform.local import emulator
-from etl_platform.local.request_counts import dynamodb_totals, s3_operation
+from etl_platform.local.request_counts import BY_TARGET, dynamodb_totals, s3_operation
 
 DAY = "2026-09-01"
 
@@ -52,6 +52,9 @@ def test_dynamodb_items_are_counted_as_aws_bills_them(aws):
     assert counts["UpdateItem"] == {"requests": 1, "errors": 1, "items_read": 0, "items_written": 1}
     assert counts["TransactWriteItems"]["items_written"] == 3
     assert dynamodb_totals({"dynamodb": counts}) == {"requests": 6, "items_read": 58, "items_written": 5}
+    targets = emulator.request_counts(aws.endpoint_url)[BY_TARGET]  # where the reads went
+    assert {name: entry["items_read"] for name, entry in targets.items()} == {
+        f"Query {table}": 50, f"GetItem {table}": 1, f"BatchGetItem {table}": 7}
 
 
 def test_s3_and_sqs_requests_are_named_by_operation_and_reset_zeroes_them(aws):
