@@ -22,6 +22,7 @@ ENCRYPTED_MAGIC = b"PARE"  # Parquet modular encryption with an encrypted footer
 NOT_PARQUET = "not a Parquet file (no PAR1 magic bytes at its start and end)"
 ENCRYPTED = "an encrypted Parquet file (modular encryption, encrypted footer): it cannot be converted without its keys"
 MIN_PARQUET_BYTES = 12  # magic + footer length + magic
+DROP_SUFFIX = ".parquet"  # what the drop prefix takes (any case); anything else is a FAILED job
 MAX_FILE_NAME = 200
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -98,3 +99,10 @@ def preview_records(ndjson_head: bytes, limit: int, complete: bool) -> list[dict
     if not complete:
         lines = lines[:-1]
     return [json.loads(line) for line in lines if line.strip()][:limit]
+
+
+def drop_suffix_problem(key: str, drop_prefix: str) -> str | None:
+    """Why an object dropped under the drop prefix is refused by its name alone, or None."""
+    if key.lower().endswith(DROP_SUFFIX):
+        return None
+    return f"not a {DROP_SUFFIX} file: {drop_prefix} takes Parquet files only; drop it again as <name>{DROP_SUFFIX}"

@@ -25,6 +25,13 @@ def file_name_for(key: str, upload_prefix: str) -> str:
     return key[len(upload_prefix):] if key.startswith(upload_prefix) else key
 
 
+def upload_name_problem(key: str, upload_prefix: str) -> str | None:
+    """Why an upload is refused by its name alone (the upload prefix takes `*.csv`), or None."""
+    if key.lower().endswith(CSV_SUFFIX):
+        return None
+    return f"not a {CSV_SUFFIX} file: {upload_prefix} takes CSV files only; upload it again as <name>{CSV_SUFFIX}"
+
+
 def summary_key(file_name: str, processed_prefix: str) -> str:
     """`sales.csv` -> `processed/sales_summary.json` (seed 004); a `..` in the name never
     leaves `processed/` (`contained_key`)."""

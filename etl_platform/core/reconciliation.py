@@ -24,7 +24,13 @@ record: an ingested file whose record expired is never handed over again. As a s
 guard, a version tagged `ingestion=completed` (a run ingested it) is never handed over.
 Each listing is one date prefix `landing/ndjson/YYYY-MM-DD/` for the dates of the lookback
 (and tomorrow, for producers ahead of UTC), so it stays bounded; an object under another
-date's prefix is outside the reconciliation (a producer writes the date it lands).
+date's prefix is outside the reconciliation (a producer writes the date it lands). Every
+object of those prefixes is listed, whatever its suffix (a `.json` file there is
+quarantined, not skipped), except empty folder markers. Objects elsewhere in the bucket
+("strays": at its root, beside `landing/ndjson/`, directly in it or in a folder of it that
+is not a date) are found level by level (`folders_to_walk`, `is_stray_folder`) and
+reconciled by the same rule, each looked up under the day it was last modified (the day
+its event, or its reconciliation, records it under).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
-from etl_platform.core.ingestion.landing import REUPLOAD_MARK, LandingRules, placement
+from etl_platform.core.ingestion.landing import REUPLOAD_MARK, LandingRules, is_date, is_folder_marker, placement
 from etl_platform.core.upload_cursor import ListedObject
 
 
@@ -55,18 +61,20 @@ def settled(obj: ListedObject, now: float, window: ReconcileWindow) -> bool:
 
 
 def untracked_landing(objects: Iterable[ListedObject], records: dict[str, dict[str, Any]], rules: LandingRules,
-                      now: float, window: ReconcileWindow) -> list[ListedObject]:
+                      now: float, window: ReconcileWindow, any_age: bool = False) -> list[ListedObject]:
     """Pipeline B: the landed objects of one date whose version no tracking record names.
 
     `records`: that date's tracking items by file key. A version is tracked when the file's
     record names it (its version id, or its ETag on a bucket without versioning), or when
     it was recorded as a quarantined re-upload (`<file>#reupload-<etag>`). New content
     under a tracked key is untracked: the validator decides whether it replaces the file
-    or is quarantined as a re-upload."""
-    oldest = now - window.lookback_days * 86400
+    or is quarantined as a re-upload. `any_age`: strays, which the validator can only
+    quarantine (never ingest twice), are reconciled however old, so files left unseen
+    before every object had its event are found too."""
+    oldest = float("-inf") if any_age else now - window.lookback_days * 86400
     missing = []
     for obj in objects:
-        if not settled(obj, now, window) or obj.last_modified < oldest:
+        if not settled(obj, now, window) or obj.last_modified < oldest or is_folder_marker(obj.key, obj.size):
             continue
         file_key = placement(obj.key, rules, fallback_date="").file_key
         record = records.get(file_key)
@@ -76,6 +84,29 @@ def untracked_landing(objects: Iterable[ListedObject], records: dict[str, dict[s
             continue
         missing.append(obj)
     return sorted(missing, key=lambda o: (o.last_modified, o.key))
+
+
+def folders_to_walk(landing_prefix: str) -> list[str]:
+    """`landing/ndjson/` -> ["", "landing/", "landing/ndjson/"]: the levels from the bucket's
+    root down to the landing prefix, each listed one level deep (Delimiter "/") to find the
+    objects and folders beside the way down."""
+    parts = landing_prefix.split("/")[:-1]
+    return ["".join(f"{part}/" for part in parts[:depth]) for depth in range(len(parts) + 1)]
+
+
+def is_stray_folder(folder: str, landing_prefix: str) -> bool:
+    """Whether a folder met on the way down holds only strays (listed whole): not a level of
+    the way down, and not a date folder of the landing prefix (those are listed by date)."""
+    if folder in folders_to_walk(landing_prefix):
+        return False
+    if folder.startswith(landing_prefix) and is_date(folder[len(landing_prefix):].rstrip("/")):
+        return False
+    return True
+
+
+def stray_day(obj: ListedObject) -> str:
+    """The day a stray's tracking record is under: the UTC day it was last modified."""
+    return datetime.fromtimestamp(obj.last_modified, timezone.utc).date().isoformat()
 
 
 def _names_version(record: dict[str, Any], obj: ListedObject) -> bool:

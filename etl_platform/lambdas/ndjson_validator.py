@@ -8,9 +8,12 @@ bad message never fails the other nine (core/sqs_batches.py). Given an S3 event
 notification itself (what the reconciliation hands it for a lost event), it validates
 its objects the same way.
 
-Each created object is checked (key convention, `.ndjson` suffix, size range, a JSON
-object on the first line), then either tracked as `pending#N` or moved to the quarantine
-bucket with the reason in its object metadata and a `quarantined` record. All writes are
+Every object created in the landing bucket reaches it (the bucket's notification has no key
+filter), wherever it lands and whatever its name. Each is checked (key convention,
+`.ndjson` suffix, size range, a JSON object on the first line), then either tracked as
+`pending#N` or moved to the quarantine bucket with the reason in its object metadata and a
+`quarantined` record: a `.json` file or a file outside `landing/ndjson/` is quarantined
+with that reason, not left unseen. Only an empty folder marker (`<prefix>/`) is skipped. All writes are
 conditional, so a duplicate event or a redelivery changes nothing. New content under a
 tracked key (another ETag) replaces a file no manifest has claimed yet (pending or
 quarantined); under the key of a claimed or ingested file it is quarantined as
@@ -36,7 +39,7 @@ from botocore.exceptions import ClientError
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.landing import (
-    HEAD_BYTES, LandingRules, Placement, content_error, placement, shard_for, validation_error,
+    HEAD_BYTES, LandingRules, Placement, content_error, is_folder_marker, placement, shard_for, validation_error,
 )
 from etl_platform.core.partition_days import day_error
 from etl_platform.core.s3_events import MalformedEvent, S3ObjectEvent, parse_s3_event
@@ -69,6 +72,8 @@ def validate_object(event: S3ObjectEvent, deps: ValidatorDependencies, now: floa
     event_day = (event.occurred_at or datetime.fromtimestamp(now, timezone.utc)).date().isoformat()
     place = placement(event.key, deps.rules, fallback_date=event_day)
     result = {"key": event.key, "date_prefix": place.date_prefix, "file_key": place.file_key}
+    if is_folder_marker(event.key, event.size):
+        return {**result, "outcome": "skipped", "reason": "a folder marker (an empty object ending in /), not a file"}
     etag, version = event.etag, event.version_id
     reason = validation_error(event.key, event.size, deps.rules) or day_error(place.date_prefix, now)
     if reason is None:

@@ -79,24 +79,34 @@ def apply_notifications(settings: Settings, template: ResolvedTemplate | None = 
             continue
         wanted = notification_api_shape(config)
         current = s3.get_bucket_notification_configuration(Bucket=bucket.name)
-        current_queues = [{k: q[k] for k in ("QueueArn", "Events", "Filter")} for q in current.get("QueueConfigurations", [])]
-        if current_queues != wanted["QueueConfigurations"]:
+        if queue_configurations(current) != wanted["QueueConfigurations"]:
             # Skipped when unchanged: each put makes S3 send an s3:TestEvent to the queue.
             s3.put_bucket_notification_configuration(Bucket=bucket.name, NotificationConfiguration=wanted)
 
 
 # --- translation of CloudFormation properties into API shapes ---------------------------
 def notification_api_shape(config: dict) -> dict:
-    def rules(entry: dict) -> dict:
-        filter_rules = entry.get("Filter", {}).get("S3Key", {}).get("Rules", [])
-        return {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in filter_rules]}}
+    """CloudFormation's QueueConfigurations as the API's; an entry without key filter rules
+    has no `Filter` (every key), as S3 answers it."""
+    def entry(q: dict) -> dict:
+        filter_rules = q.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        shaped = {"QueueArn": q["Queue"], "Events": [q["Event"]]}
+        if filter_rules:
+            shaped["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in filter_rules]}}
+        return shaped
 
-    return {
-        "QueueConfigurations": [
-            {"QueueArn": q["Queue"], "Events": [q["Event"]], "Filter": rules(q)}
-            for q in config.get("QueueConfigurations", [])
-        ]
-    }
+    return {"QueueConfigurations": [entry(q) for q in config.get("QueueConfigurations", [])]}
+
+
+def queue_configurations(current: dict) -> list[dict]:
+    """The queue entries of a GetBucketNotificationConfiguration answer, in
+    `notification_api_shape`'s form (without the ids S3 adds)."""
+    return [{k: q[k] for k in ("QueueArn", "Events", "Filter") if k in q and (k != "Filter" or _has_rules(q[k]))}
+            for q in current.get("QueueConfigurations", [])]
+
+
+def _has_rules(key_filter: dict) -> bool:
+    return bool(key_filter.get("Key", {}).get("FilterRules"))
 
 
 def encryption_api_shape(config: dict) -> dict:

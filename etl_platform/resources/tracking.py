@@ -4,6 +4,7 @@
     2026-02-01       data-001.ndjson                  pending#3 -> manifested#3 -> completed#3 | failed#3
     2026-02-01       bad.ndjson                       quarantined
     2026-02-01       data-001.ndjson#reupload-<etag>  quarantined (new content under an ingested key)
+    2026-02-01       /landing/other/x.json            quarantined (a key outside the convention, its event's day)
     2026-02-01       MANIFEST#batch-0001-20260201-..  pending -> processing -> completed | failed
     2026-02-01       COUNTER#manifest                 sequence of that date's manifest ids, its last minting
     CONTROL          CIRCUIT_BREAKER                  consecutive_failures, opened_at, failures_total, times_opened

@@ -4,7 +4,8 @@ from datetime import datetime, timezone
 
 from etl_platform.core.ingestion.landing import LandingRules
 from etl_platform.core.reconciliation import (
-    ReconcileWindow, landing_dates, unlaunched_drops, unprofiled_uploads, untracked_landing,
+    ReconcileWindow, folders_to_walk, is_stray_folder, landing_dates, stray_day, unlaunched_drops, unprofiled_uploads,
+    untracked_landing,
 )
 from etl_platform.core.s3_events import object_created_event, parse_s3_event
 from etl_platform.core.timestamps import iso_utc
@@ -48,6 +49,27 @@ def test_a_young_file_is_left_to_its_event_and_one_older_than_the_lookback_is_ne
     old = landed("old.ndjson", age=8 * 86400)  # its record, if it was ingested, may have expired
     edge = landed("edge.ndjson", age=7 * 86400 - 1)
     assert untracked_landing([young, old, edge], {}, RULES, NOW, WINDOW) == [edge]
+
+
+def test_any_suffix_is_reconciled_but_not_a_folder_marker():
+    json_file = landed("x.json")
+    marker = ListedObject(key="landing/ndjson/2026-03-10/", etag="d41d", last_modified=NOW - 3600, size=0)
+    assert untracked_landing([json_file, marker], {}, RULES, NOW, WINDOW) == [json_file]
+
+
+def test_strays_are_walked_to_level_by_level_and_reconciled_however_old():
+    assert folders_to_walk("landing/ndjson/") == ["", "landing/", "landing/ndjson/"]
+    stray = [f for f in ("landing/", "landing/ndjson/", "landing/ndjson/2026-03-10/", "landing/other/",
+                         "incoming/", "landing/ndjson/misc/", "landing/ndjson/2026-13-01/")
+             if is_stray_folder(f, "landing/ndjson/")]
+    assert stray == ["landing/other/", "incoming/", "landing/ndjson/misc/", "landing/ndjson/2026-13-01/"]
+    old = ListedObject(key="x.json", etag="e1", last_modified=NOW - 90 * 86400, size=500, version_id="v1")
+    assert untracked_landing([old], {}, RULES, NOW, WINDOW) == []          # a landing file that old: never
+    assert untracked_landing([old], {}, RULES, NOW, WINDOW, any_age=True) == [old]
+    assert untracked_landing([old], {"/x.json": {"version_id": "v1"}}, RULES, NOW, WINDOW, any_age=True) == []
+    # a dated file of the same name is another record
+    assert untracked_landing([old], {"x.json": {"version_id": "v1"}}, RULES, NOW, WINDOW, any_age=True) == [old]
+    assert stray_day(old) == "2025-12-10"
 
 
 def test_an_upload_is_unprofiled_without_an_item_or_with_an_item_of_an_older_upload():

@@ -40,19 +40,23 @@ def test_upload_sensor_run_outputs(aws, sample_files):
     bucket = aws.names.csv_data_bucket
     for name, body in sample_files.items():
         s3.put_object(Bucket=bucket, Key=f"uploads/{name}", Body=body)
-    s3.put_object(Bucket=bucket, Key="uploads/notes.txt", Body=b"not a csv")
+    s3.put_object(Bucket=bucket, Key="uploads/notes.txt", Body=b"a,b\n1,2\n")  # CSV content, wrong name: an error
+    s3.put_object(Bucket=bucket, Key="uploads/", Body=b"")  # a folder marker: no run
     instance = DagsterInstance.ephemeral()
 
     tick = _tick(defs, instance)
-    assert sorted(r.partition_key for r in tick.run_requests) == sorted(sample_files)
+    assert sorted(r.partition_key for r in tick.run_requests) == sorted([*sample_files, "notes.txt"])
     assert all(r.run_key == f"uploads/{r.partition_key}@{r.tags['etag']}" for r in tick.run_requests)
     runs = _run_all(defs, instance, tick.run_requests)
     assert _tick(defs, instance, tick.cursor).run_requests == []  # nothing twice
 
     for good in ("clean.csv", "missing_invalid.csv", "header_only.csv", "semicolon_latin1.csv"):
         assert runs[good].success, good
-    for bad in ("malformed.csv", "empty.csv"):
+    for bad in ("malformed.csv", "empty.csv", "notes.txt"):
         assert not runs[bad].success, bad
+    notes = _item(aws, "notes.txt")
+    assert (notes["status"], notes["error_message"]) == (
+        "error", "not a .csv file: uploads/ takes CSV files only; upload it again as <name>.csv")
 
     clean = _item(aws, "clean.csv")
     assert set(clean) == {"file_name", "upload_timestamp", "processed_timestamp", "status", "row_count", "schema", "statistics", "quality_issues"}

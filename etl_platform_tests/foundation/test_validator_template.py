@@ -8,6 +8,7 @@ event source mapping do not exist.
 import json
 import subprocess
 import sys
+from fnmatch import fnmatchcase
 
 import pytest
 
@@ -85,3 +86,58 @@ def test_the_handler_imports_without_the_conversion_engines():
     heavy = {"pyarrow", "numpy", "pandas", "pyspark", "polars", "duckdb", "orjson"}
     found = sorted(m for m in loaded if m.split(".")[0] in heavy or m.startswith("etl_platform.pipelines"))
     assert not found, found[:20]
+
+
+# What producers put into the landing bucket besides valid files; each must reach the validator.
+LANDED_KEYS = ["landing/ndjson/2026-12-02/good.ndjson", "landing/ndjson/2026-12-02/x.json", "x.json",
+               "landing/other/y.ndjson", "landing/ndjson/y.ndjson", "incoming/z.NDJSON"]
+
+
+def _delivers(configuration: dict, event: str, key: str) -> bool:
+    """S3's rule for one queue configuration: the event type matches (`s3:ObjectCreated:*`
+    covers every creation) and the key has the filter's prefix and suffix, if it has any."""
+    if configuration["Event"] not in (event, event.rsplit(":", 1)[0] + ":*"):
+        return False
+    rules = {r["Name"].lower(): r["Value"] for r in configuration.get("Filter", {}).get("S3Key", {}).get("Rules", [])}
+    return key.startswith(rules.get("prefix", "")) and key.endswith(rules.get("suffix", ""))
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("key", LANDED_KEYS)
+def test_every_object_created_in_the_landing_bucket_reaches_the_validator(env, key):
+    settings = _aws_settings(env)
+    template = _deployed(env, ValidatorCodeKey=CODE_KEY)
+    [bucket] = [b for b in template.of_type("AWS::S3::Bucket") if b.name == settings.names.ndjson_input_bucket]
+    queues = [c["Queue"] for c in bucket.properties["NotificationConfiguration"]["QueueConfigurations"]
+              if _delivers(c, "s3:ObjectCreated:Put", key)]
+    assert queues == [f"arn:aws:sqs:{REGION}:{ACCOUNT}:{settings.names.file_events_queue}"]
+
+
+def _allows(role, action: str, arn: str) -> bool:
+    statements = [s for p in role.properties["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    listed = lambda value: value if isinstance(value, list) else [value]  # noqa: E731
+    return any(s["Effect"] == "Allow" and action in listed(s["Action"])
+               and any(fnmatchcase(arn, r) for r in listed(s["Resource"])) for s in statements)
+
+
+@pytest.mark.parametrize("role_name", ["NdjsonValidatorRole", "DagsterRuntimeRole"])
+def test_the_roles_that_validate_can_quarantine_any_landed_key(role_name):
+    """The Lambda on AWS and the Dagster runtime locally (validation runs, reconciliation)."""
+    names = _aws_settings("dev").names
+    role = _deployed("dev", ValidatorCodeKey=CODE_KEY).resources[role_name]
+    for key in LANDED_KEYS:
+        for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+            assert _allows(role, action, f"arn:aws:s3:::{names.ndjson_input_bucket}/{key}"), (action, key)
+        assert _allows(role, "s3:PutObject", f"arn:aws:s3:::{names.quarantine_bucket}/{key}"), key
+
+
+def test_the_validator_creates_nothing_where_its_events_come_from():
+    """No event loop: with every created object notified, the validator must never create one
+    in the landing bucket (it copies into the quarantine bucket, a bucket without notifications)."""
+    settings = _aws_settings("dev")
+    template = _deployed("dev", ValidatorCodeKey=CODE_KEY)
+    role = template.resources["NdjsonValidatorRole"]
+    for key in LANDED_KEYS:
+        assert not _allows(role, "s3:PutObject", f"arn:aws:s3:::{settings.names.ndjson_input_bucket}/{key}")
+    [quarantine] = [b for b in template.of_type("AWS::S3::Bucket") if b.name == settings.names.quarantine_bucket]
+    assert "NotificationConfiguration" not in quarantine.properties

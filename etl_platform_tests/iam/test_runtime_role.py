@@ -207,6 +207,8 @@ def test_reconciliation_sensors_and_dead_letter_checks_under_the_runtime_role(ad
     day = datetime.now(timezone.utc).date().isoformat()
     producer.put_object(Bucket=admin.names.ndjson_input_bucket, Key=f"landing/ndjson/{day}/r.ndjson",
                         Body=("\n".join(json.dumps(r) for r in records("r", 6)) + "\n").encode())
+    # a stray outside landing/ndjson/ (its event lost too): quarantined from anywhere in the bucket
+    producer.put_object(Bucket=admin.names.ndjson_input_bucket, Key="landing/other/stray.json", Body=b'{"a": 1}\n')
     events = sqs.get_queue_url(QueueName=admin.names.file_events_queue)["QueueUrl"]
     dlq = sqs.get_queue_url(QueueName=admin.names.file_events_dlq)["QueueUrl"]
     while messages := sqs.receive_message(QueueUrl=events, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"):
@@ -218,7 +220,8 @@ def test_reconciliation_sensors_and_dead_letter_checks_under_the_runtime_role(ad
     pipeline = Pipeline(scaled(runtime).with_overrides(reconcile_grace_seconds=0))
     _, metadata, _ = reconcile(pipeline.defs, pipeline.instance, "ndjson_landing_reconciliation",
                                ("tracking_table", "s3", "metrics_table"), "ndjson_landing_files")
-    assert metadata["recovered"] == 1
+    assert (metadata["recovered"], metadata["outcomes"]) == (2, {"tracked": 1, "quarantined": 1}), metadata
+    client_for(admin, "s3").head_object(Bucket=admin.names.quarantine_bucket, Key="landing/other/stray.json")
     job = pipeline.defs.resolve_job_def("ndjson_dead_letters_job")
     [check] = job.execute_in_process(instance=pipeline.instance).get_asset_check_evaluations()
     assert (check.passed, check.metadata["depth"].value) == (False, 1)

@@ -4,7 +4,8 @@ On the IAM-enforced emulator a session of the role plays both parts AWS would: t
 source mapping (it receives, deletes and reads the queue's attributes with the function's
 role) and the handler (`dependencies_for`, what the Lambda builds from its environment,
 here from settings signing as the role). Every outcome that needs a permission is
-exercised: a file tracked, one quarantined (copy, record, delete of the version), a
+exercised: a file tracked, one quarantined (copy, record, delete of the version; in
+`landing/ndjson/` and outside it, as every created object's event reaches it), a
 re-upload replacing a pending file (its old version deleted), and an event for an object
 deleted since (a 404 needs s3:ListBucket, else S3 answers 403). A permission the template
 lacks fails the handler's message, so `batchItemFailures` must be empty.
@@ -64,13 +65,19 @@ def test_the_validator_runs_under_its_role(admin):
     s3.put_object(Bucket=names.ndjson_input_bucket, Key=prefix + "tiny.ndjson", Body=b'{"a": 1}\n')
     s3.put_object(Bucket=names.ndjson_input_bucket, Key=prefix + "gone.ndjson", Body=_body(20))
     s3.delete_object(Bucket=names.ndjson_input_bucket, Key=prefix + "gone.ndjson")
+    # keys outside landing/ndjson/ reach the validator too, and are quarantined under their key
+    s3.put_object(Bucket=names.ndjson_input_bucket, Key="stray.json", Body=_body(20))
+    s3.put_object(Bucket=names.ndjson_input_bucket, Key="landing/other/elsewhere.ndjson", Body=_body(20))
 
     validator = as_role(settings, "NdjsonValidatorRole", "ndjson-validator")
     handler = make_handler(lambda: dependencies_for(validator))
     results, failures = _drain(validator, queue_url, handler)
     assert failures == []
     outcomes = {r["key"].rsplit("/", 1)[-1]: r["outcome"] for r in results}
-    assert outcomes == {"good.ndjson": "tracked", "tiny.ndjson": "quarantined", "gone.ndjson": "skipped"}, results
+    assert outcomes == {"good.ndjson": "tracked", "tiny.ndjson": "quarantined", "gone.ndjson": "skipped",
+                        "stray.json": "quarantined", "elsewhere.ndjson": "quarantined"}, results
+    for key in ("stray.json", "landing/other/elsewhere.ndjson"):
+        s3.head_object(Bucket=names.quarantine_bucket, Key=key)
 
     # new content under the pending key: the record is replaced and the old version deleted
     s3.put_object(Bucket=names.ndjson_input_bucket, Key=prefix + "good.ndjson", Body=_body(30))

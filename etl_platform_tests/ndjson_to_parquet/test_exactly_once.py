@@ -46,11 +46,11 @@ def test_invalid_files_are_quarantined_with_a_reason(aws):
     pipeline.s3.put_object(Bucket=aws.names.ndjson_input_bucket, Key="landing/ndjson/misc/wrong.ndjson", Body=b'{"a":1}\n' * 100)
     pipeline.tick()
     quarantined = {i["file_key"]: i for i in pipeline.tracking.files_in_state("quarantined")}
-    assert set(quarantined) == {"tiny.ndjson", "huge.ndjson", "table.ndjson", "landing/ndjson/misc/wrong.ndjson"}
+    assert set(quarantined) == {"tiny.ndjson", "huge.ndjson", "table.ndjson", "/landing/ndjson/misc/wrong.ndjson"}
     assert "too small" in quarantined["tiny.ndjson"]["reason"]
     assert "too large" in quarantined["huge.ndjson"]["reason"]
     assert "not NDJSON" in quarantined["table.ndjson"]["reason"]
-    assert "YYYY-MM-DD" in quarantined["landing/ndjson/misc/wrong.ndjson"]["reason"]
+    assert "YYYY-MM-DD" in quarantined["/landing/ndjson/misc/wrong.ndjson"]["reason"]
     for item in quarantined.values():
         key = item["quarantine_path"].split("/", 3)[3]
         head = pipeline.s3.head_object(Bucket=aws.names.quarantine_bucket, Key=key)

@@ -88,13 +88,19 @@ def test_drop_sensor_runs_and_outputs(aws, samples):
     for name, source in samples.items():
         s3.put_object(Bucket=bucket, Key=f"incoming/{name}.parquet", Body=parquet_bytes(source))
     s3.put_object(Bucket=bucket, Key="incoming/broken.parquet", Body=b"PAR1 but not really")
-    s3.put_object(Bucket=bucket, Key="incoming/notes.txt", Body=b"ignored")
+    s3.put_object(Bucket=bucket, Key="incoming/notes.txt", Body=b"not Parquet")  # a FAILED job, no run
+    s3.put_object(Bucket=bucket, Key="incoming/", Body=b"")  # a folder marker: no job at all
     s3.put_object(Bucket=bucket, Key="uploads/some-job/api.parquet", Body=parquet_bytes(samples["flat"]))
     instance = DagsterInstance.ephemeral()
 
     tick = _tick(defs, instance)
     keys = sorted(r.tags["s3_key"] for r in tick.run_requests)
     assert keys == ["incoming/broken.parquet", "incoming/flat.parquet", "incoming/nested.parquet"]
+    notes_etag = s3.head_object(Bucket=bucket, Key="incoming/notes.txt")["ETag"].strip('"')
+    notes = table.get_job(job_id_for_object(bucket, "incoming/notes.txt", notes_etag))
+    assert (notes["status"], notes["errorMessage"]) == (
+        "FAILED", "not a .parquet file: incoming/ takes Parquet files only; drop it again as <name>.parquet")
+    assert sorted(j["inputS3Key"] for j in table.list_jobs(limit=50)[0]) == sorted([*keys, "incoming/notes.txt"])
     for request in tick.run_requests:
         etag = s3.head_object(Bucket=bucket, Key=request.tags["s3_key"])["ETag"].strip('"')
         assert request.run_key == f"{request.tags['s3_key']}@{etag}"

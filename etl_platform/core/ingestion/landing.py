@@ -29,12 +29,24 @@ class Placement:
 
 def placement(key: str, rules: LandingRules, fallback_date: str) -> Placement:
     """`landing/ndjson/2026-02-01/data-001.ndjson` -> (2026-02-01, data-001.ndjson). A key
-    outside the convention is tracked under `fallback_date` (the event's day) by its full key."""
+    outside the convention is tracked under `fallback_date` (the event's day) by its full key
+    from the bucket's root, `/x.json`: the leading `/` keeps it from sharing a record with a
+    file of the same name in that day's folder (`landing/ndjson/<day>/x.json`)."""
     if key.startswith(rules.prefix):
         match = LANDING_KEY.match(key[len(rules.prefix):])
-        if match and not match.group("prefix") and _is_date(match.group("date")):
+        if match and not match.group("prefix") and is_date(match.group("date")):
             return Placement(match.group("date"), match.group("file_key"))
-    return Placement(fallback_date, key)
+    return Placement(fallback_date, f"{STRAY_MARK}{key}")
+
+
+STRAY_MARK = "/"  # leads the file_key of a key outside the convention
+
+
+def is_folder_marker(key: str, size: int) -> bool:
+    """An empty object whose key ends in `/`: what the S3 console's "Create folder" writes.
+    It holds no data, so it is neither ingested nor quarantined (moving it would only make
+    the producer's folder vanish)."""
+    return size == 0 and key.endswith("/")
 
 
 def validation_error(key: str, size: int, rules: LandingRules) -> str | None:
@@ -42,7 +54,7 @@ def validation_error(key: str, size: int, rules: LandingRules) -> str | None:
     if not key.startswith(rules.prefix):
         return f"key is outside {rules.prefix}"
     match = LANDING_KEY.match(key[len(rules.prefix):])
-    if not match or match.group("prefix") or not _is_date(match.group("date")):
+    if not match or match.group("prefix") or not is_date(match.group("date")):
         return f"key is not {rules.prefix}YYYY-MM-DD/<file>"
     if not key.endswith(rules.suffix):
         return f"not a {rules.suffix} file"
@@ -96,7 +108,7 @@ def shard_for(file_key: str, shards: int) -> int:
     return zlib.crc32(file_key.encode()) % shards
 
 
-def _is_date(text: str) -> bool:
+def is_date(text: str) -> bool:
     try:
         date.fromisoformat(text)
         return True

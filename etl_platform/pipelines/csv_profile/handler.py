@@ -1,8 +1,8 @@
 """Lambda-equivalent entry point of pipeline C: `handler(event, context)`.
 
 Deployable as an AWS Lambda behind the bucket's S3 notification, unchanged: it reads its
-settings from the environment (ETL_ENV, ...), profiles each uploaded `uploads/*.csv` of the
-event and returns what it did. On this platform the Dagster asset calls the same service.
+settings from the environment (ETL_ENV, ...), profiles each upload under `uploads/` of the
+event (one not named `*.csv` is recorded as an error with the reason) and returns what it did. On this platform the Dagster asset calls the same service.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     prefix = settings.profiling.upload_prefix
     results = []
     for upload in parse_s3_event(event):
-        if not (upload.key.startswith(prefix) and upload.key.lower().endswith(".csv")):
-            results.append({"key": upload.key, "status": "skipped", "reason": f"not {prefix}*.csv"})
+        if not upload.key.startswith(prefix):
+            results.append({"key": upload.key, "status": "skipped", "reason": f"not under {prefix}"})
             continue
         outcome = profile_upload(
             s3, metadata, bucket=upload.bucket, key=upload.key, upload_prefix=prefix,

@@ -53,7 +53,7 @@ def build_partition_pruner(settings: Settings, job):
             return SkipReason("no file partition")
         prefix, now = profiling.upload_prefix, time.time()
         uploaded = {o.key[len(prefix):]: o.last_modified
-                    for o in list_objects(s3.get_client(), settings.names.csv_data_bucket, prefix, ".csv")}
+                    for o in list_objects(s3.get_client(), settings.names.csv_data_bucket, prefix, "")}
         stale = [k for k in keys if k in uploaded and uploaded[k] < now - rules.retention_days * 86400]
         errored = {i["file_name"] for i in file_metadata_table.batch_get([{"file_name": k} for k in stale])
                    if i.get("status") == "error"} if stale else set()

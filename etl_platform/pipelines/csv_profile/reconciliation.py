@@ -36,7 +36,7 @@ LANDING_ASSET = "csv_uploads"
 def unprofiled(s3_client, metadata: FileMetadataTable, settings: Settings, now: float) -> tuple[int, list[ListedObject]]:
     """(uploads listed, those whose profile is missing or older than the upload)."""
     prefix = settings.profiling.upload_prefix
-    objects = list_objects(s3_client, settings.names.csv_data_bucket, prefix, ".csv")
+    objects = list_objects(s3_client, settings.names.csv_data_bucket, prefix, "")
     keys = [{"file_name": o.key[len(prefix):]} for o in objects]
     profiles = {item["file_name"]: item for item in metadata.batch_get(keys)} if keys else {}
     window = ReconcileWindow(grace_seconds=settings.reconcile_grace_seconds)

@@ -1,4 +1,7 @@
-"""Watch s3://<data bucket>/uploads/ for CSV files: one run per new object version."""
+"""Watch s3://<data bucket>/uploads/ for CSV files: one run per new object version.
+
+Every file uploaded there gets its run: one not named `*.csv` is recorded `error` with the
+reason (service.py), not passed over."""
 
 
 from dagster import (
@@ -20,11 +23,12 @@ def build_csv_upload_sensor(settings: Settings, job):
     prefix = settings.profiling.upload_prefix
 
     @sensor(job=job, minimum_interval_seconds=10, default_status=DefaultSensorStatus.RUNNING,
-            description=f"Profiles every new or re-uploaded s3://{bucket}/{prefix}*.csv")
+            description=f"Profiles every new or re-uploaded s3://{bucket}/{prefix}*.csv "
+                        "(any other file uploaded there: an error item saying why)")
     def csv_upload_sensor(context: SensorEvaluationContext, s3: PlatformS3Resource):
-        new, next_cursor = new_uploads(s3.get_client(), bucket, prefix, ".csv", context.cursor, MAX_RUNS_PER_TICK)
+        new, next_cursor = new_uploads(s3.get_client(), bucket, prefix, "", context.cursor, MAX_RUNS_PER_TICK)
         if not new:
-            return SkipReason(f"no new CSV under s3://{bucket}/{prefix}")
+            return SkipReason(f"no new file under s3://{bucket}/{prefix}")
         requests = [profile_run_request(o, prefix) for o in new]
         return SensorResult(
             run_requests=requests,

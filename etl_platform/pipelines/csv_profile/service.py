@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from etl_platform.core.csv_profile import CsvProfileError, profile_csv
 from etl_platform.core.profile_records import (
     PER_COLUMN_ATTRIBUTES, error_item, file_name_for, stored_item, success_item, summary_document, summary_key,
+    upload_name_problem,
 )
 from etl_platform.core.s3_uri import split_s3_uri
 from etl_platform.core.timestamps import iso_utc
@@ -50,6 +51,9 @@ def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: st
     head = s3.head_object(Bucket=bucket, Key=key, **version)
     uploaded = head["LastModified"]
     target = summary_key(file_name, processed_prefix)
+    refused = upload_name_problem(key, upload_prefix)
+    if refused is not None:  # an upload not named *.csv: recorded as an error, not passed over
+        return _record_error(s3, metadata, bucket, target, file_name, refused, uploaded, previous, head)
     with tempfile.NamedTemporaryFile(suffix=".csv") as local:
         s3.download_fileobj(bucket, key, local, ExtraArgs=version or None)
         local.flush()

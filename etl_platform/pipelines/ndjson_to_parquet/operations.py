@@ -19,6 +19,8 @@ from etl_platform.pipelines.ndjson_to_parquet.partitions import MANIFEST_TAG, nd
 from etl_platform.pipelines.ndjson_to_parquet.reconciliation import dead_letters
 from etl_platform.resources import platform_resources
 
+LATEST_QUARANTINED = 10  # in `ingest status`; the tracking table holds every one
+
 
 def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine: str | None = None) -> bool:
     """Run the manifest again (in its date's partition, named by its run tag), recorded in `instance` (so it shows in the UI).
@@ -68,10 +70,12 @@ def status(settings: Settings, now: float) -> dict[str, Any]:
     breaker = tracking.breaker()
     skipped: list[str] = []  # malformed pending items, named, instead of a crash
     pending = Counter(f.date_prefix for f in tracking.pending_files(warn=skipped.append))
+    quarantined = tracking.files_in_state("quarantined")
     return {
         "pending_files_by_date": dict(sorted(pending.items())),
         "skipped_malformed_items": skipped,
-        "quarantined_files": len(tracking.files_in_state("quarantined")),
+        "quarantined_files": len(quarantined),
+        "latest_quarantined": latest_quarantined(quarantined),
         "failed_files": len(tracking.files_in_state("failed")),
         "circuit_breaker": {
             "consecutive_failures": breaker.consecutive_failures,
@@ -83,3 +87,10 @@ def status(settings: Settings, now: float) -> dict[str, Any]:
         "queue": resources["file_events_queue"].approximate_depth(),
         "dead_letters": resources["dead_letter_queue"].approximate_depth(),
     }
+
+
+def latest_quarantined(items: list[dict[str, Any]], limit: int = LATEST_QUARANTINED) -> list[dict[str, Any]]:
+    """The newest quarantined files, each with where it landed, why, and where it is now."""
+    newest = sorted(items, key=lambda i: str(i.get("first_seen", "")), reverse=True)[:limit]
+    return [{"file_path": i.get("file_path"), "reason": i.get("reason"), "quarantine_path": i.get("quarantine_path"),
+             "first_seen": i.get("first_seen")} for i in newest]

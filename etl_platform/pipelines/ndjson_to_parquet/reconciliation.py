@@ -1,8 +1,10 @@
 """Pipeline B's self-healing: landed files whose S3 event was lost, and the dead-letter queue.
 
 `ndjson_landing_reconciliation` (a sensor in the daemon, every 15 minutes) lists
-`landing/ndjson/YYYY-MM-DD/` for each date of the lookback, compares the current version
-of each file with that date's tracking records (one consistent query per date), and hands
+`landing/ndjson/YYYY-MM-DD/` for each date of the lookback, and the strays of the bucket
+(objects outside those date folders, whatever their name: `list_strays`), compares the
+current version of each object with its tracking records (one consistent query per date,
+one read per stray), and hands
 each untracked version to the validator as the S3 event AWS would have sent for it
 (`object_created_event`: key, size, ETag and version id). The validator is the same
 handler the file-events sensor runs and its writes are conditional, so a file whose event
@@ -31,8 +33,8 @@ from dagster import (
 )
 
 from etl_platform.config import Settings
-from etl_platform.core.ingestion.landing import INGESTED_TAG
-from etl_platform.core.reconciliation import ReconcileWindow, landing_dates, untracked_landing
+from etl_platform.core.ingestion.landing import INGESTED_TAG, placement
+from etl_platform.core.reconciliation import ReconcileWindow, landing_dates, settled, stray_day, untracked_landing
 from etl_platform.core.s3_events import MalformedEvent, object_created_event, parse_s3_event
 from etl_platform.core.timestamps import iso_utc
 from etl_platform.core.upload_cursor import ListedObject
@@ -43,7 +45,7 @@ from etl_platform.pipelines.reconciliation import (
 )
 from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.dynamodb import DynamoTable
-from etl_platform.resources.s3_listing import list_objects
+from etl_platform.resources.s3_listing import list_objects, list_strays
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable
 
@@ -68,30 +70,41 @@ def window_of(settings: Settings) -> ReconcileWindow:
 
 def untracked_files(s3: Any, tracking: FileTrackingTable, settings: Settings, now: float,
                     report: Reconciliation | None = None) -> list[ListedObject]:
-    """The landed versions tracking lacks, less those a run ingested (tagged)."""
+    """The landed versions tracking lacks, less those a run ingested (tagged): every object of
+    the date folders (any suffix: the validator quarantines what is not `.ndjson`) and the
+    strays beside them."""
     bucket, rules, window = settings.names.ndjson_input_bucket, rules_from(settings), window_of(settings)
     report = report or Reconciliation(dates=[])
-    untracked = []
+    candidates = []
     for date_prefix in landing_dates(now, window.lookback_days):
         report.dates.append(date_prefix)
-        objects = list_objects(s3, bucket, f"{rules.prefix}{date_prefix}/", rules.suffix)
+        objects = list_objects(s3, bucket, f"{rules.prefix}{date_prefix}/", "")
         report.listed += len(objects)
         if not objects:
             continue
         records = {i["file_key"]: i for i in tracking.query(
             key_condition="date_prefix = :d", values={":d": date_prefix}, consistent=True)}
-        for obj in untracked_landing(objects, records, rules, now, window):
-            try:
-                ingested = _ingested(s3, bucket, obj)
-            except Exception as exc:  # noqa: BLE001 - one object must not stop the pass; the next retries it
-                report.errors[obj.key] = f"{type(exc).__name__}: {exc}"[:500]
-                continue
-            if ingested is None:
-                continue  # deleted since the listing (by its producer, or quarantined): nothing to hand over
-            if ingested:
-                report.skipped_ingested.append(obj.key)
-            else:
-                untracked.append(obj)
+        candidates += untracked_landing(objects, records, rules, now, window)
+    strays = list_strays(s3, bucket, rules.prefix)
+    report.listed += len(strays)
+    # a stray's record: under the day its event (or reconciliation) recorded it, by its full key
+    places = [placement(o.key, rules, fallback_date=stray_day(o)) for o in strays if settled(o, now, window)]
+    stray_records = {place.file_key: record for place in places
+                     if (record := tracking.file(place.date_prefix, place.file_key)) is not None}
+    candidates += untracked_landing(strays, stray_records, rules, now, window, any_age=True)
+    untracked = []
+    for obj in candidates:
+        try:
+            ingested = _ingested(s3, bucket, obj)
+        except Exception as exc:  # noqa: BLE001 - one object must not stop the pass; the next retries it
+            report.errors[obj.key] = f"{type(exc).__name__}: {exc}"[:500]
+            continue
+        if ingested is None:
+            continue  # deleted since the listing (by its producer, or quarantined): nothing to hand over
+        if ingested:
+            report.skipped_ingested.append(obj.key)
+        else:
+            untracked.append(obj)
     return untracked
 
 

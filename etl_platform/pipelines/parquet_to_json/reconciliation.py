@@ -6,7 +6,8 @@ missed would never be converted, and a job whose launched run was lost (the daem
 restarted before launching it, the run deleted) stays PENDING for ever. For A, "tracking
 lacks it" is therefore: no job under the object's derived id, or a PENDING job that no run
 carries the object's run key for. Every 15 minutes `parquet_drop_reconciliation` lists
-`incoming/*.parquet` and hands each such object to the drop sensor's own path
+`incoming/` (every file: one not named `*.parquet` gets its FAILED job) and hands each such
+object to the drop sensor's own path
 (`drop_run_request`: create the job if absent, claim its launch, request the run under the
 same run key and job tag). The run is requested only if this pass won the launch claim,
 a conditional write (`JobsTable.claim_launch`): a trigger or the drop sensor launching it
@@ -38,7 +39,7 @@ LANDING_ASSET = "parquet_uploads"
 def unlaunched(s3_client, jobs_table: JobsTable, settings: Settings, now: float) -> tuple[int, list[ListedObject]]:
     """(drops listed, those whose job is missing or still PENDING)."""
     bucket = settings.names.jobs_input_bucket
-    objects = list_objects(s3_client, bucket, settings.jobs.drop_prefix, ".parquet")
+    objects = list_objects(s3_client, bucket, settings.jobs.drop_prefix, "")
     window = ReconcileWindow(grace_seconds=settings.reconcile_grace_seconds)
     return len(objects), unlaunched_drops(
         objects, lambda o: jobs_table.get_job(job_id_for_object(bucket, o.key, o.etag)), now, window)
@@ -50,14 +51,14 @@ def build_parquet_reconciliation(settings: Settings, job):
 
     @sensor(name="parquet_drop_reconciliation", job=job, minimum_interval_seconds=RECONCILE_INTERVAL_SECONDS,
             default_status=DefaultSensorStatus.RUNNING,
-            description=f"Starts the job of each s3://{bucket}/{settings.jobs.drop_prefix}*.parquet that never got a run")
+            description=f"Starts the job of each file under s3://{bucket}/{settings.jobs.drop_prefix} that never got a run")
     def parquet_drop_reconciliation(context: SensorEvaluationContext, s3: PlatformS3Resource, jobs_table: JobsTable):
         listed, missing = unlaunched(s3.get_client(), jobs_table, settings, time.time())
         requests = []
         for obj in missing:
             if len(requests) >= MAX_RUNS_PER_TICK or run_key_taken(context.instance, f"{obj.key}@{obj.etag}"):
                 continue  # a run holds the job already (or its run settled it)
-            request, claimed = drop_run_request(jobs_table, bucket, obj)
+            request, claimed = drop_run_request(jobs_table, bucket, obj, settings.jobs.drop_prefix)
             if claimed:
                 requests.append(request)
         return recovery_runs(context, LANDING_ASSET, None, requests, listed=listed,
