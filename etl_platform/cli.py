@@ -298,5 +298,9 @@ def jobs_download(client, job_id: str, output: Path) -> None:
     click.echo(f"{link['fileName']} -> {output}")
 
 
+from etl_platform.ops_cli import ops  # noqa: E402  (pipeline B's state manager, in its own module)
+
+main.add_command(ops)
+
 if __name__ == "__main__":
     main()

@@ -295,6 +295,25 @@ class RecoverySettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    """Pipeline B's health check (seed 002's "scheduled health checks (prod only)"): what
+    counts as unhealthy, and whether the scheduled check alerts through SNS."""
+
+    # None: on in prod, off in dev. On: the health-check schedule runs by default and an
+    # unhealthy evaluation publishes to the alerts topic.
+    alerts: bool | None = None
+    check_cron: str = "*/15 * * * *"
+    # A pending file older than this says manifests are not forming. None: twice the
+    # orphan-flush age (the flush takes any file past that age at the next tick).
+    pending_age_seconds: int | None = None
+    # An open manifest that no live run holds and that nothing changed for this long: the
+    # reaper (every 30 s) should have re-run or failed it.
+    stuck_manifest_seconds: int = 600
+    # Reads are bounded: per date and shard, at most this many pending (or failed) items.
+    per_shard_read_limit: int = 500
+
+
+@dataclass(frozen=True)
 class Settings:
     mode: Mode = "local"
     env: Env = "dev"
@@ -317,6 +336,12 @@ class Settings:
     jobs: JobsSettings = field(default_factory=JobsSettings)
     profiling: ProfilingSettings = field(default_factory=ProfilingSettings)
     recovery: RecoverySettings = field(default_factory=RecoverySettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
+
+    @property
+    def health_alerts(self) -> bool:
+        """Whether the health check alerts (and its schedule runs by default)."""
+        return self.env == "prod" if self.health.alerts is None else self.health.alerts
 
     @property
     def names(self) -> ResourceNames:
@@ -351,7 +376,7 @@ class Settings:
         """Build settings from `environ` (default: the process environment)."""
         environ = os.environ if environ is None else environ
         top: dict[str, Any] = {}
-        nested: dict[str, dict[str, Any]] = {"ingestion": {}, "jobs": {}, "profiling": {}, "recovery": {}}
+        nested: dict[str, dict[str, Any]] = {"ingestion": {}, "jobs": {}, "profiling": {}, "recovery": {}, "health": {}}
         env = environ.get("ETL_ENV", "dev")
         if env not in ENV_DEFAULTS:
             raise ValueError(f"ETL_ENV must be one of {sorted(ENV_DEFAULTS)}, got {env!r}")
@@ -371,6 +396,7 @@ class Settings:
             jobs=JobsSettings(**nested["jobs"]),
             profiling=ProfilingSettings(**nested["profiling"]),
             recovery=RecoverySettings(**nested["recovery"]),
+            health=HealthSettings(**nested["health"]),
         )
         settings._check()
         if settings.is_local and settings.endpoint_url is None:
@@ -402,6 +428,12 @@ class Settings:
 
 def _comma_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _on_off(text: str) -> bool:
+    if text.lower() not in ("on", "off", "true", "false", "1", "0"):
+        raise ValueError("expected on or off")
+    return text.lower() in ("on", "true", "1")
 
 
 def _choice(*allowed: str):
@@ -461,6 +493,10 @@ ENV_VARS: dict[str, tuple[str | None, str, Any]] = {
     "ETL_SILENT_RUN_SECONDS": ("recovery", "silent_run_seconds", float),
     "ETL_RECOVERY_GRACE_SECONDS": ("recovery", "grace_seconds", float),
     "ETL_MAX_RUN_ATTEMPTS": ("recovery", "max_attempts", int),
+    "ETL_HEALTH_ALERTS": ("health", "alerts", _on_off),
+    "ETL_HEALTH_CHECK_CRON": ("health", "check_cron", str),
+    "ETL_HEALTH_PENDING_AGE_SECONDS": ("health", "pending_age_seconds", int),
+    "ETL_HEALTH_STUCK_MANIFEST_SECONDS": ("health", "stuck_manifest_seconds", int),
 }
 
 # Fields settable from the environment must exist: a typo here would be silently ignored.
@@ -470,6 +506,7 @@ _KNOWN = {
     "jobs": {f.name for f in fields(JobsSettings)},
     "profiling": {f.name for f in fields(ProfilingSettings)},
     "recovery": {f.name for f in fields(RecoverySettings)},
+    "health": {f.name for f in fields(HealthSettings)},
 }
 assert all(name in _KNOWN[section] for section, name, _ in ENV_VARS.values())
 

@@ -92,12 +92,20 @@ def recover_manifest(log: Any, instance: Any, item: dict[str, Any], tracking_tab
                                               tags={**kept, ATTEMPT_TAG: str(seen + 1), "trigger": "recovery",
                                                     "rerun_of": decision.dead_run})
     if decision.action == GIVE_UP:
-        error = f"{decision.reason}{': ' + detail if detail else ''}"
-        files = tracking_table.files_of_manifest(manifest)
-        started = float(item.get("created_epoch", now))
-        record_manifest_failure(log, item.get("run_id") or decision.dead_run, manifest, files, error,
-                                tracking_table, alerts, metrics_table, now - started, settings)
+        give_up(log, item, f"{decision.reason}{': ' + detail if detail else ''}", decision.dead_run, tracking_table,
+                alerts, metrics_table, settings, now)
     return decision, None
+
+
+def give_up(log: Any, item: dict[str, Any], error: str, dead_run: str, tracking_table: FileTrackingTable,
+            alerts: AlertsTopic, metrics_table: DynamoTable, settings: Settings, now: float) -> bool:
+    """Fail an open manifest for good (after its last attempt, or by an operator's
+    `etl-platform ops reset-stuck`), through the one settlement path: MANIFEST and files
+    failed, breaker, alert, metrics. False when a run took it over or settled it meanwhile."""
+    files = tracking_table.files_of_manifest(item["manifest_id"])
+    started = float(item.get("created_epoch", now))
+    return record_manifest_failure(log, item.get("run_id") or dead_run, item["manifest_id"], files, error,
+                                   tracking_table, alerts, metrics_table, now - started, settings)
 
 
 def settle_stranded_files(log: Any, instance: Any, tracking_table: FileTrackingTable,
