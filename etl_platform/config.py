@@ -236,7 +236,7 @@ class ProfilingSettings:
 # this wait, the next sensor tick, the manifest run), not after prod's batching wait. Applied
 # before the environment variables, so ETL_ORPHAN_FLUSH_SECONDS still wins; env prod keeps
 # the batching, even locally.
-LOCAL_DEV_DEFAULTS: dict[str, Any] = {"orphan_flush_seconds": 30}
+LOCAL_DEV_DEFAULTS: dict[str, Any] = {"orphan_flush_seconds": 20}
 
 # Per-env values of seed 002's table; everything else is the same in dev and prod.
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {

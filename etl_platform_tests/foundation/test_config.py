@@ -39,7 +39,7 @@ def test_prod_takes_seed_002_prod_column():
 
 
 def test_local_dev_flushes_a_newcomers_few_files_within_a_minute_and_prod_keeps_the_batching():
-    assert Settings.from_env({}).ingestion.orphan_flush_seconds == 30  # make up: local mode, env dev
+    assert Settings.from_env({}).ingestion.orphan_flush_seconds == 20  # make up: local mode, env dev
     assert Settings.from_env({"ETL_ENV": "prod"}).ingestion.orphan_flush_seconds == 15 * 60
     aws = {"ETL_MODE": "aws", "ETL_ACCOUNT_ID": "999999999999"}
     assert Settings.from_env(aws).ingestion.orphan_flush_seconds == 15 * 60
