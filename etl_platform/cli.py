@@ -162,6 +162,26 @@ def ingest_redrive(limit: int, dry_run: bool) -> None:
     click.echo(f"{len(listed)} messages would move back (dry run: nothing moved)")
 
 
+@ingest.command("flush")
+@click.option("--date", "date_prefix", default=None, metavar="YYYY-MM-DD",
+              help="The date whose pending files to flush (default: every date with pending files).")
+def ingest_flush(date_prefix: str | None) -> None:
+    """Form manifests now from a date's pending files, without waiting for a threshold; the
+    file-events sensor requests their runs at its next tick (the Dagster daemon: `make up`)."""
+    from etl_platform.pipelines.ndjson_to_parquet.flush import FlushRefused, flush_now
+    from etl_platform.resources import platform_resources
+
+    settings = _settings()
+    try:
+        minted, lines = flush_now(platform_resources(settings)["tracking_table"], settings, date_prefix)
+    except FlushRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in lines:
+        click.echo(line)
+    if minted:
+        click.echo("the file-events sensor requests their runs at its next tick (every 10 s under the Dagster daemon)")
+
+
 @ingest.command("status")
 def ingest_status() -> None:
     """Pending files, quarantine, failures, queue depths and the circuit breaker."""

@@ -313,29 +313,31 @@ class FileTrackingTable(DynamoTable):
             return sum(pool.map(settle, files))
 
     # --- manifests --------------------------------------------------------------------
-    def reserve_manifest_ids(self, date_prefix: str, count: int, now: float | None = None) -> list[str]:
+    def reserve_manifest_ids(self, date_prefix: str, count: int, now: float | None = None,
+                             minted_by: str = "sensor") -> list[str]:
         """`count` new manifest ids for the date, in one write, before any is created (record
         first): the date's sequence moves on by `count`, and the counter remembers this
-        minting (`minted_count`, `minted_epoch`) so that the next tick reads what it minted
+        minting (`minted_count`, `minted_epoch`, `minted_by`: the sensor, or an operator's
+        flush, whose runs the sensor then requests) so that the next tick reads what it minted
         consistently, before the status GSI may list it. Ids carry the minting time too, so
         a counter that expired (`ttl_days` after its last use) and starts again never
         repeats one."""
         now = time.time() if now is None else now
         item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY},
-                           {"ttl": self._ttl(now), "minted_count": count, "minted_epoch": now}, add={"sequence": count})
-        return _minted_ids(date_prefix, item)
+                           {"ttl": self._ttl(now), "minted_count": count, "minted_epoch": now, "minted_by": minted_by},
+                           add={"sequence": count})
+        return minted_ids(date_prefix, item)
 
-    def recently_minted(self, date_prefix: str) -> list[str]:
-        """The ids the date's last minting reserved (a consistent read of its counter)."""
-        counter = self.get({"date_prefix": date_prefix, "file_key": COUNTER_KEY})
-        return _minted_ids(date_prefix, counter) if counter and "minted_count" in counter else []
+    def manifest_counter(self, date_prefix: str) -> dict[str, Any] | None:
+        """The date's manifest counter (a consistent read): what its last minting reserved."""
+        return self.get({"date_prefix": date_prefix, "file_key": COUNTER_KEY})
 
-    def create_manifest(self, manifest: str, *, reason: str, now: float | None = None) -> bool:
+    def create_manifest(self, manifest: str, *, reason: str, now: float | None = None, minted_by: str = "sensor") -> bool:
         now = time.time() if now is None else now
         return self.put_if_absent({
             "date_prefix": date_of_manifest(manifest), "file_key": MANIFEST_PREFIX + manifest,
             "manifest_id": manifest, "status": "pending", "reason": reason, "claimed": False, "files_listed": True,
-            "created_at": iso_utc(now, digits=6), "created_epoch": now,
+            "created_at": iso_utc(now, digits=6), "created_epoch": now, "minted_by": minted_by,
         }, "file_key")
 
     def manifest(self, manifest: str) -> dict[str, Any] | None:
@@ -429,26 +431,26 @@ class FileTrackingTable(DynamoTable):
         return self.update(self._manifest_key(manifest), changes, remove=() if file_keys else ("file_keys",),
                            condition="run_id = :run AND claimed = :no", values={":run": run_id, ":no": False})
 
-    def unclaimed_manifests(self, date_prefix: str, page: int = 5) -> Iterator[dict[str, Any]]:
-        """The date's MANIFESTs still pending and not claimed, the most recently minted first:
-        those the date's counter names (read consistently: the GSI may not list them yet),
-        then those the status GSI nominates, a `page` at a time (MANIFEST statuses are
-        unsharded: `pending` holds no file); a consistent read confirms each. A caller that
-        stops at the first it needs reads the counter and a page, not every MANIFEST of the date."""
-        recent = {MANIFEST_PREFIX + m for m in self.recently_minted(date_prefix)}
+    def unclaimed_of(self, date_prefix: str, manifests: list[str]) -> list[dict[str, Any]]:
+        """Those of the date's `manifests` still pending and not claimed (a consistent read of
+        each): the ones its counter names (`minted_ids`), which the GSI may not list yet."""
+        items = self.batch_get([{"date_prefix": date_prefix, "file_key": MANIFEST_PREFIX + m} for m in sorted(manifests)])
+        return [i for i in items if i.get("status") == "pending" and not i.get("claimed")]
 
-        def confirmed(file_keys: list[str]) -> Iterator[dict[str, Any]]:
-            items = self.batch_get([{"date_prefix": date_prefix, "file_key": k} for k in file_keys])
-            return (i for i in items if i.get("status") == "pending" and not i.get("claimed"))
-
-        yield from confirmed(sorted(recent))
+    def nominated_unclaimed(self, date_prefix: str, skip: list[str] = (), page: int = 5) -> Iterator[dict[str, Any]]:
+        """The date's other MANIFESTs still pending and not claimed (not in `skip`): the
+        status GSI nominates them a `page` at a time (MANIFEST statuses are unsharded:
+        `pending` holds no file), a consistent read confirms each. A caller that stops at
+        the first it needs reads a page, not every MANIFEST of the date."""
+        skipped = {MANIFEST_PREFIX + m for m in skip}
         start = None
         while True:
             items, start = self.query_page(key_condition="#s = :s AND date_prefix = :d", names={"#s": "status"},
                                            values={":s": "pending", ":d": date_prefix}, limit=page, start=start,
                                            index_name=self.status_index)
-            yield from confirmed([i["file_key"] for i in items
-                                  if i["file_key"].startswith(MANIFEST_PREFIX) and i["file_key"] not in recent])
+            yield from self.unclaimed_of(date_prefix, [i["file_key"][len(MANIFEST_PREFIX):] for i in items
+                                                       if i["file_key"].startswith(MANIFEST_PREFIX)
+                                                       and i["file_key"] not in skipped])
             if start is None:
                 return
 
@@ -527,8 +529,10 @@ class FileTrackingTable(DynamoTable):
         return _breaker_state(previous or {})
 
 
-def _minted_ids(date_prefix: str, counter: dict[str, Any]) -> list[str]:
+def minted_ids(date_prefix: str, counter: dict[str, Any] | None) -> list[str]:
     """The ids a counter's last minting reserved: the sequences up to its current one."""
+    if not counter or "minted_count" not in counter:
+        return []
     last, count = int(counter["sequence"]), int(counter.get("minted_count", 0))
     minted_at = datetime.fromtimestamp(float(counter["minted_epoch"]), timezone.utc)
     return [manifest_id(sequence, date_prefix, minted_at) for sequence in range(last - count + 1, last + 1)]

@@ -38,6 +38,16 @@ def test_prod_takes_seed_002_prod_column():
     assert ingestion.engine == "spark"
 
 
+def test_local_dev_flushes_a_newcomers_few_files_within_a_minute_and_prod_keeps_the_batching():
+    assert Settings.from_env({}).ingestion.orphan_flush_seconds == 20  # make up: local mode, env dev
+    assert Settings.from_env({"ETL_ENV": "prod"}).ingestion.orphan_flush_seconds == 15 * 60
+    aws = {"ETL_MODE": "aws", "ETL_ACCOUNT_ID": "999999999999"}
+    assert Settings.from_env(aws).ingestion.orphan_flush_seconds == 15 * 60
+    assert Settings.from_env({**aws, "ETL_ENV": "prod"}).ingestion.orphan_flush_seconds == 15 * 60
+    assert Settings.from_env({"ETL_ORPHAN_FLUSH_SECONDS": "120"}).ingestion.orphan_flush_seconds == 120
+    assert Settings.from_env({}).ingestion.manifest_max_files == 200  # the count and size thresholds stay the seed's
+
+
 def test_environment_variables_override_and_are_typed(tmp_path: Path):
     settings = Settings.from_env({
         "ETL_MANIFEST_MAX_FILES": "50",

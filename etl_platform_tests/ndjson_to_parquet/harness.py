@@ -56,6 +56,7 @@ class Pipeline:
         self.tracking = self.resources["tracking_table"]
         self.instance = DagsterInstance.ephemeral()
         self.cursor = None
+        self.observations = []  # the asset events the sensor's evaluations returned (the daemon records them)
 
     def land(self, date_prefix: str, name: str, records: list[dict], extra_lines: list[str] = (), body: bytes | None = None) -> str:
         if body is None:
@@ -71,6 +72,9 @@ class Pipeline:
         resources = {k: self.defs.resources[k] for k in ("file_events_queue", "tracking_table", "s3")}
         with build_sensor_context(instance=self.instance, cursor=self.cursor, resources=resources, definitions=self.defs) as context:
             result = sensor(context)
+        if result.cursor is not None:
+            self.cursor = result.cursor
+        self.observations += result.asset_events or []
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         return result

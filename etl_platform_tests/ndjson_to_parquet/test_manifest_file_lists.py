@@ -91,13 +91,13 @@ def test_minting_waits_for_a_recent_unclaimed_manifest_only(aws):
     tracking = platform_resources(settings)["tracking_table"]
     _seed(settings, pending=5)
     now = time.time()
-    [(first, _, _)] = plan_manifests(tracking, settings, now)
-    assert plan_manifests(tracking, settings, now + 1) == []  # its run has not claimed yet
+    [(first, _, _)] = plan_manifests(tracking, settings, now).minted
+    assert plan_manifests(tracking, settings, now + 1).minted == []  # its run has not claimed yet
     stale = now + settings.ingestion.stale_manifest_seconds + 1
-    [(second, _, _)] = plan_manifests(tracking, settings, stale)  # a minted manifest no run took holds no longer
+    [(second, _, _)] = plan_manifests(tracking, settings, stale).minted  # a minted manifest no run took holds no longer
     tracking.begin_claim(second, "run-1")
     tracking.finish_claim(second, "run-1", [])
-    [(third, _, _)] = plan_manifests(tracking, settings, stale + 1)  # claimed (nothing): holds no longer either
+    [(third, _, _)] = plan_manifests(tracking, settings, stale + 1).minted  # claimed (nothing): holds no longer either
     assert len({first, second, third}) == 3
 
 
@@ -107,5 +107,5 @@ def test_a_tick_right_after_minting_sees_its_manifests_before_the_status_index_d
     _seed(settings, pending=10)
     with lagged_reads(settings, seconds=30):  # the GSI shows nothing written from here on
         now = time.time()
-        assert len(plan_manifests(tracking, settings, now)) == 2
-        assert plan_manifests(tracking, settings, now + 1) == []  # the date's counter names them
+        assert len(plan_manifests(tracking, settings, now).minted) == 2
+        assert plan_manifests(tracking, settings, now + 1).minted == []  # the date's counter names them

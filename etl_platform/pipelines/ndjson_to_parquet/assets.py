@@ -49,7 +49,9 @@ def build_ndjson_assets(settings: Settings):
 
     landing = AssetSpec(
         LANDING_ASSET,
-        description=f"NDJSON files landed in s3://{names.ndjson_input_bucket}/{ingestion.landing_prefix}YYYY-MM-DD/",
+        description=f"NDJSON files landed in s3://{names.ndjson_input_bucket}/{ingestion.landing_prefix}YYYY-MM-DD/. "
+                    "Its observations say, per date, the files pending, their bytes, the oldest one's age and when "
+                    "the next manifest forms (the file-events sensor), and what each validation run did.",
         group_name=GROUP, kinds={"s3", "json"},
     )
 

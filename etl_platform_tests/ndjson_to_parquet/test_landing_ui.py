@@ -1,0 +1,121 @@
+"""What the Dagster UI shows of pipeline B's waiting files (issue 12, item 1): a real
+`dagster-webserver` on 127.0.0.1 over an instance where files landed and a sensor tick
+ran; its GraphQL API (what the UI reads) gives the landing asset's per-date numbers, and
+headless Chromium saves the asset page as the issue's screenshot.
+
+The tick is evaluated in-process and its observations recorded as the Dagster daemon
+records a sensor's asset events (`report_runless_asset_event`, dagster/_daemon/sensor.py),
+into the instance the webserver serves: the daemon itself is not needed to show the page."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+
+from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET
+from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, wait_for_http
+from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
+from etl_platform_tests.parquet_to_json.test_web_page import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.e2e
+
+DAY = "2026-12-03"
+SCREENSHOT = Path(__file__).resolve().parent.parent / "artifacts" / "landing_asset_pending_files.png"
+QUERY = """
+query Landing($key: AssetKeyInput!) {
+  assetOrError(assetKey: $key) {
+    ... on Asset {
+      assetObservations(limit: 1) {
+        description
+        metadataEntries {
+          label
+          ... on IntMetadataEntry { intValue }
+          ... on FloatMetadataEntry { floatValue }
+          ... on TextMetadataEntry { text }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def _graphql(port: int, query: str, variables: dict) -> dict:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
+                                     headers={"Content-Type": "application/json"})
+    answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+    assert "errors" not in answer, answer
+    return answer["data"]
+
+
+def _value(entry: dict):
+    return next((entry[k] for k in ("intValue", "floatValue", "text") if k in entry), None)
+
+
+def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path):
+    home = tmp_path / "dagster"
+    home.mkdir()
+    pipeline = Pipeline(scaled(aws))
+    pipeline.instance = DagsterInstance.local_temp(tempdir=str(home))  # the instance the webserver serves
+    for n in range(4):
+        pipeline.land(DAY, f"ui-{n}.ndjson", records(f"ui-{n}", 4))
+    tick = pipeline.tick()
+    assert tick.run_requests == [] and tick.skip_reason.startswith(f"4 files pending for {DAY} ")
+    for event in pipeline.observations:  # as the daemon records a sensor's asset events
+        pipeline.instance.report_runless_asset_event(event)
+
+    port = free_port()
+    env = cli_env(aws.state_dir, ETL_ENDPOINT_URL=aws.endpoint_url, DAGSTER_HOME=str(home))
+    log = open(tmp_path / "webserver.log", "wb")
+    server = subprocess.Popen([str(VENV_BIN / "python"), "-m", "dagster_webserver", "-m", "etl_platform.definitions",
+                               "-h", "127.0.0.1", "-p", str(port)], env=env, cwd=PROJECT_ROOT, stdout=log,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/server_info", timeout=180)
+        data = _graphql(port, QUERY, {"key": {"path": [LANDING_ASSET]}})
+        [observation] = data["assetOrError"]["assetObservations"]
+        shown = {e["label"]: _value(e) for e in observation["metadataEntries"]}
+        assert shown[f"{DAY} pending_files"] == 4 and shown["pending_files"] == 4
+        assert shown[f"{DAY} pending_bytes"] == sum(
+            pipeline.s3.head_object(Bucket=pipeline.names.ndjson_input_bucket,
+                                    Key=f"landing/ndjson/{DAY}/ui-{n}.ndjson")["ContentLength"] for n in range(4))
+        assert isinstance(shown[f"{DAY} oldest_pending_age_s"], float)
+        assert shown[f"{DAY} oldest_pending_age_s"] + shown[f"{DAY} next_manifest_in_s"] == pytest.approx(3600, abs=0.2)
+        assert re.fullmatch(rf"4 files pending for {DAY} .*; a manifest forms at 5 files, 700 MB or when the oldest "
+                            r"is 60 min old \(in \d+ min\)", shown[f"{DAY} next_manifest"])
+        assert observation["description"] == shown[f"{DAY} next_manifest"]
+        _screenshot(f"http://127.0.0.1:{port}/assets/{LANDING_ASSET}?view=events", SCREENSHOT)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)  # its own session: the webserver and its code server
+            server.wait(timeout=30)
+        log.close()
+
+
+def _screenshot(url: str, path: Path) -> None:
+    """The asset page in headless Chromium, once it shows the observation's numbers."""
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            page.get_by_text(f"{DAY} pending_files").first.wait_for()
+            page.screenshot(path=str(path), full_page=True)
+        finally:
+            browser.close()
