@@ -114,7 +114,8 @@ def test_asset_checks_and_history(aws, sample_files):
     assert checks["profile_drift"].passed is True  # first profile
     assert {e.partition for e in checks.values()} == {"m.csv"}  # each result belongs to the file's partition
     assert checks["invalid_values"].metadata["examples"].value == {"age": [{"row": 3, "value": "abc"}]}
-    assert '| age | 3 | "abc" |' in checks["invalid_values"].metadata["examples_table"].value
+    assert checks["invalid_values"].metadata["bad_values"].value == 'age: row 3 "abc"'
+    assert checks["missing_values"].metadata["failing_columns"].value == "salary 18.18%"
     materialization = result.asset_materializations_for_node("csv_profile")[0]
     assert materialization.metadata["row_count"].value == 11
     assert materialization.metadata["quality_status"].value == "failed_checks"

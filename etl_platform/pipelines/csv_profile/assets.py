@@ -17,7 +17,6 @@ plots draw by partition or, across files (and past pruning), by time; a rate che
 """
 
 import json
-import re
 import warnings
 from typing import Any
 
@@ -37,6 +36,7 @@ from etl_platform.resources.file_metadata import FileMetadataTable
 from etl_platform.run_heartbeat import run_heartbeat
 
 GROUP = "csv_profile"
+TEXT_COLUMNS = 20  # columns named in a check's text entries (all of them are in its JSON entries)
 
 _TABLE_SCHEMA = TableSchema(columns=[
     TableColumn("column", "string"), TableColumn("type", "string"), TableColumn("missing", "int"),
@@ -114,8 +114,7 @@ def _metadata(outcome: ProfileOutcome, bucket: str, key: str) -> dict[str, Any]:
             "column": column, "type": kind,
             "missing": int(missing.get(column, {}).get("count", 0)),
             "invalid": int(invalid.get(column, {}).get("count", 0)),
-            "invalid_examples": "; ".join(f"row {e['row']}: {json.dumps(e['value'], ensure_ascii=False)}"
-                                          for e in invalid.get(column, {}).get("examples", [])),
+            "invalid_examples": _examples_text(invalid.get(column, {}).get("examples", [])),
             "min": "" if stats.get("min") is None else str(stats["min"]),
             "max": "" if stats.get("max") is None else str(stats["max"]),
             "avg": float(stats["avg"]) if stats.get("avg") is not None else None,
@@ -138,8 +137,11 @@ def _metadata(outcome: ProfileOutcome, bucket: str, key: str) -> dict[str, Any]:
 
 def _check_result(verdict: CheckVerdict) -> AssetCheckResult:
     metadata = {name: _metadata_value(value) for name, value in verdict.details.items()}
-    if verdict.details.get("examples"):
-        metadata["examples_table"] = MetadataValue.md(_examples_markdown(verdict.details["examples"]))
+    # JSON opens on a click; text shows at once on the check's page
+    if failing := verdict.details.get("failing_columns_pct"):
+        metadata["failing_columns"] = MetadataValue.text(_first_columns([f"{c} {pct:g}%" for c, pct in failing.items()]))
+    if examples := verdict.details.get("examples"):
+        metadata["bad_values"] = MetadataValue.text(_first_columns([f"{c}: {_examples_text(e)}" for c, e in examples.items()]))
     return AssetCheckResult(check_name=verdict.name, passed=verdict.passed,
                             severity=AssetCheckSeverity(verdict.level), metadata=metadata)
 
@@ -158,14 +160,10 @@ def _metadata_value(value: Any) -> MetadataValue:
     return MetadataValue.json(value)
 
 
-def _examples_markdown(examples: dict[str, list[dict[str, Any]]]) -> str:
-    """Rows and values of the invalid cells, as a table; values JSON-quoted, so blanks show."""
-    lines = ["| column | row | value |", "|---|---|---|"]
-    for column, entries in examples.items():
-        for entry in entries:
-            lines.append(f"| {_md(column)} | {entry['row']} | {_md(json.dumps(entry['value'], ensure_ascii=False))} |")
-    return "\n".join(lines)
+def _first_columns(parts: list[str], most: int = TEXT_COLUMNS) -> str:
+    return "; ".join(parts[:most]) + (f"; and {len(parts) - most} more columns" if len(parts) > most else "")
 
 
-def _md(text: str) -> str:
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
+def _examples_text(entries: list[dict[str, Any]]) -> str:
+    """`row 3 "abc", row 7 " "`: values JSON-quoted, so blanks and empty cells show."""
+    return ", ".join(f"row {e['row']} {json.dumps(e['value'], ensure_ascii=False)}" for e in entries)
