@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 
 ARTIFACTS = PROJECT_ROOT / "etl_platform_tests" / "artifacts"
 SCREENSHOT = ARTIFACTS / "csv_profile_checks_per_file.png"
+PLOT_SCREENSHOT = ARTIFACTS / "csv_profile_invalid_rate_over_time.png"
 ASSET = {"path": ["csv_profile"]}
 
 CHECKS_QUERY = """
@@ -161,16 +162,18 @@ def test_checks_are_per_file_with_values_and_plottable_rates(aws, webserver, bro
     assert rates["second.csv"]["invalid_cells_pct"] == 0.0 and rates["second.csv"]["missing_cells_pct"] == 0.0
 
     # The page: the check's Partitions tab lists both files, the first one's detail shows its values.
+    ARTIFACTS.mkdir(exist_ok=True)
     _graphql(url, "mutation { setNuxSeen }")  # what the UI's first-visit dialog's "Skip" does
     page = browser_page
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.goto(f"{url}/assets/csv_profile?view=checks&checkDetail=invalid_values")
+    page.locator("canvas").first.wait_for()  # the check's Overview plots worst_column_pct over its executions
+    page.screenshot(path=str(PLOT_SCREENSHOT), full_page=True)
     page.locator("button[role=tab]", has_text="Partitions").click()  # the check's tab, not the asset's link
     files = page.locator("[class*=assetListRow]")  # the list of partitions, each with its status dot
     files.filter(has_text="second.csv").wait_for()
     files.filter(has_text="first.csv").click()
     page.get_by_text('age: row 3 "abc"').wait_for()  # the bad value and its row, on the first file's page
-    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
 
