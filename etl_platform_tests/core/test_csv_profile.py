@@ -64,7 +64,8 @@ def test_missing_tokens_whitespace_and_invalid_examples():
     assert r["schema"] == {"id": "int", "score": "float"}
     assert q(r)["missing_values"] == {"score": {"count": 12, "percentage": round(100 * 12 / 215, 2)}}
     # "1,000" is a ragged row here (3 fields): its extra field is ignored, "1" is valid.
-    assert q(r)["invalid_values"] == {"score": {"count": 2, "percentage": 0.93, "examples": [213, 215]}}
+    assert q(r)["invalid_values"] == {"score": {"count": 2, "percentage": 0.93, "examples": [
+        {"row": 213, "value": "abc"}, {"row": 215, "value": "na"}]}}
     assert q(r)["ragged_rows"] == {"count": 1, "examples": [214]}
     assert r["statistics"]["score"]["count"] == 201
     assert q(r)["has_issues"] is True
@@ -77,7 +78,8 @@ def test_invalid_examples_are_first_rows_across_kinds():
     assert r["schema"]["n"] == "int"
     inv = q(r)["invalid_values"]["n"]
     assert inv["count"] == 6
-    assert inv["examples"] == [41, 52, 53, 64, 65]
+    assert inv["examples"] == [{"row": 41, "value": "2.5"}, {"row": 52, "value": "2024-01-01"},
+                               {"row": 53, "value": "x"}, {"row": 64, "value": "y"}, {"row": 65, "value": "y"}]
     assert inv["percentage"] == round(100 * 6 / len(vals), 2)
 
 
@@ -127,7 +129,7 @@ def test_type_inference(values, expected):
 def test_int_with_minority_float_is_invalid_and_excluded_from_stats():
     r = prof("v\n" + "\n".join(["10"] * 19 + ["1.5"]) + "\n")
     assert r["statistics"]["v"] == {"min": 10, "max": 10, "avg": 10.0, "count": 19}
-    assert q(r)["invalid_values"]["v"] == {"count": 1, "percentage": 5.0, "examples": [20]}
+    assert q(r)["invalid_values"]["v"] == {"count": 1, "percentage": 5.0, "examples": [{"row": 20, "value": "1.5"}]}
 
 
 def test_date_formats_and_calendar_validity():
@@ -148,13 +150,14 @@ def test_date_formats_and_calendar_validity():
     assert r["schema"]["d"] == "date"
     assert r["statistics"]["d"] == {"min": "2020-01-01", "max": "2024-03-01", "count": 47}
     assert q(r)["invalid_values"]["d"]["count"] == 4
-    assert q(r)["invalid_values"]["d"]["examples"] == [8, 9, 10, 11]
+    assert q(r)["invalid_values"]["d"]["examples"] == [{"row": n, "value": vals[n - 1]} for n in (8, 9, 10, 11)]
 
 
 def test_numbers_in_a_date_column_are_invalid():
     r = prof("d\n" + "\n".join(["2024-01-01"] * 18 + ["5", "2.5"]) + "\n")
     assert r["schema"]["d"] == "date"
-    assert q(r)["invalid_values"]["d"] == {"count": 2, "percentage": 10.0, "examples": [19, 20]}
+    assert q(r)["invalid_values"]["d"] == {"count": 2, "percentage": 10.0, "examples": [
+        {"row": 19, "value": "5"}, {"row": 20, "value": "2.5"}]}
 
 
 def test_surrounding_whitespace_is_stripped_before_classifying():
@@ -278,7 +281,23 @@ def test_invalid_row_numbers_account_for_ragged_rows():
             lines.append(f"{i},{i}")
     r = prof("\n".join(lines) + "\n")
     assert q(r)["ragged_rows"] == {"count": 2, "examples": [3, 50]}
-    assert q(r)["invalid_values"]["b"]["examples"] == [10, 60]
+    assert q(r)["invalid_values"]["b"]["examples"] == [{"row": 10, "value": "oops"}, {"row": 60, "value": "oops"}]
+
+
+def test_invalid_examples_carry_the_cell_as_read_cut_when_long():
+    """The examples say what was wrong, not only where: the cell untrimmed, a long one cut."""
+    long = "z" * 200
+    cells = ["1"] * 30 + ["  12abc "] + ["2"] * 5 + [long] + ['"3,5"'] + ["4"] * 10
+    r = prof("n\n" + "\n".join(cells) + "\n")
+    assert r["schema"]["n"] == "int"
+    assert q(r)["invalid_values"]["n"]["examples"] == [
+        {"row": 31, "value": "  12abc "}, {"row": 37, "value": "z" * 80 + "\u2026"}, {"row": 38, "value": "3,5"}]
+
+
+def test_invalid_examples_of_a_ragged_row_keep_its_value():
+    # row 2 is ragged (its cell reaches the profile through the ragged path, out of order)
+    r = prof("a,b\n1,1\n2,bad,extra\n" + "".join(f"{i},{i}\n" for i in range(3, 40)) + "40,worse\n")
+    assert q(r)["invalid_values"]["b"]["examples"] == [{"row": 2, "value": "bad"}, {"row": 40, "value": "worse"}]
 
 
 def test_ragged_rows_across_many_batches(monkeypatch):
@@ -299,7 +318,7 @@ def test_ragged_rows_across_many_batches(monkeypatch):
     assert r["row_count"] == 5000
     assert q(r)["ragged_rows"]["count"] == len(ragged)
     assert q(r)["ragged_rows"]["examples"] == ragged[:50]
-    assert q(r)["invalid_values"]["v"]["examples"] == invalid[:50]
+    assert q(r)["invalid_values"]["v"]["examples"] == [{"row": i, "value": "bad"} for i in invalid[:50]]
     assert q(r)["missing_values"]["v"]["count"] == len(ragged)
     assert r["statistics"]["id"] == {"min": 1, "max": 5000, "avg": 2500.5, "count": 5000}
 

@@ -133,7 +133,8 @@ def ref_profile(text: str, delimiter: str, max_examples: int = 5) -> dict:
             stats[name] = {"min": min(values).isoformat(), "max": max(values).isoformat(), "count": len(values)}
         if count["missing"]:
             missing[name] = {"count": count["missing"], "percentage": round(100 * count["missing"] / n, 2)}
-        bad = [i for i, (kd, _) in enumerate(kinds, 1) if kd != "missing" and kd not in valid]
+        bad = [{"row": i, "value": r[c]} for i, ((kd, _), r) in enumerate(zip(kinds, rows), 1)
+               if kd != "missing" and kd not in valid]
         if bad:
             invalid[name] = {"count": len(bad), "percentage": round(100 * len(bad) / n, 2),
                              "examples": bad[:max_examples]}

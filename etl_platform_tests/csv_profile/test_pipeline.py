@@ -59,8 +59,10 @@ def test_upload_sensor_run_outputs(aws, sample_files):
         "error", "not a .csv file: uploads/ takes CSV files only; upload it again as <name>.csv")
 
     clean = _item(aws, "clean.csv")
-    assert set(clean) == {"file_name", "upload_timestamp", "processed_timestamp", "status", "row_count", "schema", "statistics", "quality_issues"}
+    assert set(clean) == {"file_name", "upload_timestamp", "processed_timestamp", "status", "row_count", "schema", "statistics",
+                          "quality_issues", "quality_status", "failed_checks"}
     assert clean["status"] == "success" and clean["row_count"] == 4
+    assert (clean["quality_status"], clean["failed_checks"]) == ("passed", {})
     assert clean["schema"] == {"name": "string", "age": "int", "salary": "float", "join_date": "date"}
     assert clean["statistics"]["age"] == {"min": 25, "max": 65, "avg": 42.0, "count": 4}
     assert clean["statistics"]["salary"] == {"min": 45000.0, "max": 150000.0, "avg": 82500.125, "count": 4}
@@ -75,7 +77,11 @@ def test_upload_sensor_run_outputs(aws, sample_files):
     assert messy["schema"]["age"] == "int" and messy["schema"]["salary"] == "float"
     assert issues["has_issues"] is True and issues["total_rows"] == 11
     assert issues["missing_values"] == {"salary": {"count": 2, "percentage": 18.18}}
-    assert issues["invalid_values"]["age"]["count"] == 1 and issues["invalid_values"]["age"]["examples"] == [3]
+    assert issues["invalid_values"]["age"] == {"count": 1, "percentage": 9.09, "examples": [{"row": 3, "value": "abc"}]}
+    # profiled (seed 004's status), but an ERROR-level check failed: the item says so
+    assert messy["status"] == "success" and messy["quality_status"] == "failed_checks"
+    assert messy["failed_checks"] == {"missing_values": "WARN", "invalid_values": "ERROR"}
+    assert _summary(s3, aws, "processed/missing_invalid_summary.json")["quality_status"] == "failed_checks"
     assert messy["statistics"]["age"]["count"] == 10 and messy["statistics"]["salary"]["count"] == 9
 
     header_only = _item(aws, "header_only.csv")
@@ -90,6 +96,7 @@ def test_upload_sensor_run_outputs(aws, sample_files):
     for bad, message in (("malformed.csv", "binary"), ("empty.csv", "empty")):
         item = _item(aws, bad)
         assert (item["status"], item["row_count"], item["schema"], item["statistics"]) == ("error", 0, {}, {})
+        assert "quality_status" not in item  # nothing was profiled, so nothing was checked
         assert message in item["error_message"]
         listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"processed/{bad[:-4]}_summary")
         assert listing.get("KeyCount") == 0, "no partial summary"
@@ -109,8 +116,17 @@ def test_asset_checks_and_history(aws, sample_files):
     assert checks["invalid_values"].passed is False  # 10% invalid ages > 5% error threshold
     assert checks["invalid_values"].severity.value == "ERROR"
     assert checks["profile_drift"].passed is True  # first profile
+    assert {e.partition for e in checks.values()} == {"m.csv"}  # each result belongs to the file's partition
+    assert checks["invalid_values"].metadata["examples"].value == {"age": [{"row": 3, "value": "abc"}]}
+    assert checks["invalid_values"].metadata["bad_values"].value == 'age: row 3 "abc"'
+    assert checks["missing_values"].metadata["failing_columns"].value == "salary 18.18%"
     materialization = result.asset_materializations_for_node("csv_profile")[0]
     assert materialization.metadata["row_count"].value == 11
+    assert materialization.metadata["quality_status"].value == "failed_checks"
+    # numbers, so the asset's Plots tab draws them over time: 2 missing and 1 invalid of 44 cells
+    assert (materialization.metadata["missing_cells_pct"].value, materialization.metadata["invalid_cells_pct"].value) == (
+        round(200 / 44, 4), round(100 / 44, 4))
+    assert materialization.metadata["worst_column_invalid_pct"].value == 9.09
     assert [r.data["column"] for r in materialization.metadata["columns"].value.records] == ["name", "age", "salary", "join_date"]
 
     # Re-upload of the same name with a shifted mean: a new version, profiled again, drift flagged.
@@ -135,6 +151,7 @@ def test_lambda_equivalent_handler(aws, sample_files, monkeypatch):
     ]}
     result = handler(event, None)["results"]
     assert result[0]["status"] == "success" and result[0]["summary_key"] == "processed/my clean_summary.json"
+    assert result[0]["quality_status"] == "passed"
     assert result[1]["status"] == "skipped"
     assert _item(aws, "my clean.csv")["row_count"] == 4
 

@@ -54,9 +54,11 @@ Output
     a float, ``count`` the valid cells; date columns ISO ``min``/``max`` and ``count``;
     string columns have no entry.
   - missing/invalid percentages are ``round(100 * count / row_count, 2)``; only
-    columns with a non-zero count are listed; ``examples`` are the first
-    ``max_invalid_examples`` row numbers. ``has_issues`` is true if anything is
-    missing, invalid or ragged, or a quote is left open.
+    columns with a non-zero count are listed; an invalid column's ``examples`` are its
+    first ``max_invalid_examples`` invalid cells as ``{"row": <data row>, "value": <the
+    cell as read, untrimmed>}``, in row order, a value over 80 characters cut and ended
+    with ``…``; ``ragged_rows.examples`` are row numbers. ``has_issues`` is true if
+    anything is missing, invalid or ragged, or a quote is left open.
   - A header-only file is valid: ``row_count`` 0, every column ``string``.
 Errors (``CsvProfileError``)
   - ``file is empty`` (0 bytes or whitespace only), ``UTF-16 text is not supported:

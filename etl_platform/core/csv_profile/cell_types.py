@@ -33,6 +33,7 @@ from .dates import find_dates
 
 MISSING_TOKENS = ("NA", "N/A", "n/a", "null", "NULL", "None", "NaN", "#N/A", "-")
 TYPE_THRESHOLD_PERCENT = 90
+EXAMPLE_MAX_CHARS = 80  # an example value longer than this is cut (a 1 MB cell stays out of the item)
 
 MISSING, INT, FLOAT, DATE, OTHER = range(5)
 
@@ -69,7 +70,8 @@ class BatchSummary:
     """What one column batch contributes to the column's profile."""
 
     counts: np.ndarray  # cells per kind, indexed by kind
-    examples: dict[int, np.ndarray] = field(default_factory=dict)  # kind -> first batch-local indices
+    # kind -> (first batch-local indices, their cells as read, cut to EXAMPLE_MAX_CHARS)
+    examples: dict[int, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
     int_stats: tuple[int, int, int] | None = None  # min, max, sum
     float_stats: tuple[float, float, float] | None = None  # min, max, sum (FLOAT cells only)
     date_stats: tuple[int, int] | None = None  # min, max as YYYYMMDD integers
@@ -78,7 +80,8 @@ class BatchSummary:
 def classify(column: pa.Array, wanted_examples: frozenset[int] = frozenset(), max_examples: int = 5) -> BatchSummary:
     """Classify every cell of a string batch column and summarise the result.
 
-    ``wanted_examples``: kinds whose first ``max_examples`` batch-local indices to return.
+    ``wanted_examples``: kinds whose first ``max_examples`` batch-local indices (and cells,
+    untrimmed) to return.
     """
     if column.type != pa.string():
         column = column.cast(pa.string())
@@ -107,8 +110,14 @@ def classify(column: pa.Array, wanted_examples: frozenset[int] = frozenset(), ma
     summary.counts = np.bincount(kind, minlength=5)
     for k in wanted_examples:
         if summary.counts[k]:
-            summary.examples[k] = np.flatnonzero(kind == k)[:max_examples]
+            idx = np.flatnonzero(kind == k)[:max_examples]
+            summary.examples[k] = (idx, [_example(v) for v in column.take(idx).to_pylist()])
     return summary
+
+
+def _example(cell: str) -> str:
+    """A cell as an example value: a long one is cut, marked with an ellipsis (items stay small)."""
+    return cell if len(cell) <= EXAMPLE_MAX_CHARS else cell[:EXAMPLE_MAX_CHARS] + "\u2026"
 
 
 def _classify_numeric_start(c: Cells, sel: np.ndarray | None, summary: BatchSummary) -> np.ndarray:

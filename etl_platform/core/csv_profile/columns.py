@@ -18,7 +18,8 @@ class ColumnProfile:
     def __init__(self, max_examples: int) -> None:
         self.max_examples = max_examples
         self.counts = np.zeros(5, dtype=np.int64)
-        self.examples: dict[int, list[int]] = {k: [] for k in _EXAMPLE_KINDS}
+        # kind -> the first (data row, cell) pairs of that kind, in row order
+        self.examples: dict[int, list[tuple[int, str]]] = {k: [] for k in _EXAMPLE_KINDS}
         self.int_stats: list | None = None  # [min, max, sum]
         self.float_stats: list | None = None  # [min, max, [partial sums]]
         self.date_stats: list | None = None
@@ -26,13 +27,12 @@ class ColumnProfile:
     def wanted(self, first_row: int) -> frozenset[int]:
         # Rows of ragged records arrive out of order, so a full list may still improve.
         return frozenset(k for k, ex in self.examples.items()
-                         if len(ex) < self.max_examples or ex[-1] > first_row)
+                         if len(ex) < self.max_examples or ex[-1][0] > first_row)
 
     def add(self, s: ct.BatchSummary, row_numbers) -> None:
         self.counts += s.counts
-        for k, local in s.examples.items():
-            merged = sorted(set(self.examples[k]).union(row_numbers(local)))
-            self.examples[k] = merged[: self.max_examples]
+        for k, (local, cells) in s.examples.items():
+            self.examples[k] = self._first(self.examples[k], zip(row_numbers(local), cells))
         self.int_stats = _merge(self.int_stats, s.int_stats)
         fs = s.float_stats
         self.float_stats = _merge(self.float_stats, fs and (fs[0], fs[1], [fs[2]]))
@@ -41,7 +41,7 @@ class ColumnProfile:
     def merge(self, other: "ColumnProfile") -> None:
         self.counts += other.counts
         for k, ex in other.examples.items():
-            self.examples[k] = sorted(set(self.examples[k]).union(ex))[: self.max_examples]
+            self.examples[k] = self._first(self.examples[k], ex)
         self.int_stats = _merge(self.int_stats, other.int_stats)
         self.float_stats = _merge(self.float_stats, other.float_stats)
         self.date_stats = _merge(self.date_stats, other.date_stats)
@@ -71,9 +71,17 @@ class ColumnProfile:
         n_bad = int(sum(c[k] for k in bad))
         invalid = None
         if n_bad:
-            rows = sorted(r for k in bad for r in self.examples[k])[: self.max_examples]
-            invalid = {"count": n_bad, "percentage": pct(n_bad, total_rows), "examples": rows}
+            first = self._first([], (e for k in bad for e in self.examples[k]))
+            invalid = {"count": n_bad, "percentage": pct(n_bad, total_rows),
+                       "examples": [{"row": row, "value": cell} for row, cell in first]}
         return kind, stats, int(c[ct.MISSING]), invalid
+
+    def _first(self, kept: list[tuple[int, str]], more) -> list[tuple[int, str]]:
+        """The first `max_examples` (row, cell) pairs of both, by row; a row only once."""
+        by_row = dict(kept)
+        for row, cell in more:
+            by_row.setdefault(int(row), cell)
+        return sorted(by_row.items())[: self.max_examples]
 
 
 def _merge(acc: list | None, new: tuple | None) -> list | None:

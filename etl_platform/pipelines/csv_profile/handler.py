@@ -27,14 +27,14 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         if not upload.key.startswith(prefix):
             results.append({"key": upload.key, "status": "skipped", "reason": f"not under {prefix}"})
             continue
-        outcome = profile_upload(
-            s3, metadata, bucket=upload.bucket, key=upload.key, upload_prefix=prefix,
-            processed_prefix=settings.profiling.processed_prefix, version_id=upload.version_id or None,
-        )
+        outcome = profile_upload(s3, metadata, bucket=upload.bucket, key=upload.key, profiling=settings.profiling,
+                                 version_id=upload.version_id or None)
         results.append({
             "key": upload.key,
             "file_name": outcome.file_name,
             "status": outcome.item["status"],
+            "quality_status": outcome.item.get("quality_status"),
+            "failed_checks": outcome.item.get("failed_checks"),
             "row_count": outcome.item["row_count"],
             "summary_key": outcome.summary_key,
             "error_message": outcome.item.get("error_message"),

@@ -17,7 +17,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from etl_platform.config import ProfilingSettings
 from etl_platform.core.csv_profile import CsvProfileError, profile_csv
+from etl_platform.core.profile_checks import CheckVerdict, QualityThresholds, evaluate_checks, quality_verdict
 from etl_platform.core.profile_records import (
     PER_COLUMN_ATTRIBUTES, error_item, file_name_for, stored_item, success_item, summary_document, summary_key,
     upload_name_problem,
@@ -36,15 +38,26 @@ class ProfileOutcome:
     summary_key: str | None
     source_bytes: int
     dialect: dict[str, Any] | None = None
+    checks: tuple[CheckVerdict, ...] = ()  # a success's check verdicts (none for an error)
 
     @property
     def succeeded(self) -> bool:
         return self.item["status"] == "success"
 
 
-def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: str, upload_prefix: str,
-                   processed_prefix: str, version_id: str | None = None) -> ProfileOutcome:
-    """Profile `version_id` of the object (the version the sensor saw), or its current one."""
+def quality_thresholds(profiling: ProfilingSettings) -> QualityThresholds:
+    return QualityThresholds(
+        missing_warn_pct=profiling.missing_warn_pct, missing_error_pct=profiling.missing_error_pct,
+        invalid_warn_pct=profiling.invalid_warn_pct, invalid_error_pct=profiling.invalid_error_pct,
+        drift_null_rate_points=profiling.drift_null_rate_points, drift_mean_relative=profiling.drift_mean_relative,
+    )
+
+
+def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: str, profiling: ProfilingSettings,
+                   version_id: str | None = None) -> ProfileOutcome:
+    """Profile `version_id` of the object (the version the sensor saw), or its current one;
+    the item carries the verdict of its quality checks (core/profile_checks.py)."""
+    upload_prefix, processed_prefix = profiling.upload_prefix, profiling.processed_prefix
     file_name = file_name_for(key, upload_prefix)
     previous = whole_profile(s3, metadata.latest_profile(file_name))
     version = _version(version_id)
@@ -64,11 +77,13 @@ def profile_upload(s3: Any, metadata: FileMetadataTable, *, bucket: str, key: st
         except ValueError as exc:  # anything the profiler did not classify is still the file's fault
             return _record_error(s3, metadata, bucket, target, file_name, f"CSV parsing failed: {exc}", uploaded, previous, head)
     item = success_item(file_name, profile, uploaded=uploaded, processed=datetime.now(timezone.utc))
+    checks = tuple(evaluate_checks(item, previous, quality_thresholds(profiling)))
+    item = {**item, **quality_verdict(checks)}
     document = summary_document(item, profile, f"s3://{bucket}/{key}")
     s3.put_object(Bucket=bucket, Key=target, Body=json.dumps(document, indent=2).encode(), ContentType="application/json")
     fault_point("csv_profile.profile")  # tests: killed mid-profile, the summary written and the item not
     metadata.record_profile(stored_item(item, f"s3://{bucket}/{target}"))
-    return ProfileOutcome(file_name, item, previous, target, head["ContentLength"], profile["dialect"])
+    return ProfileOutcome(file_name, item, previous, target, head["ContentLength"], profile["dialect"], checks)
 
 
 def _version(version_id: str | None) -> dict[str, str]:
