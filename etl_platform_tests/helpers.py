@@ -12,6 +12,9 @@ from pathlib import Path
 from etl_platform.config import PROJECT_ROOT
 
 VENV_BIN = Path(sys.executable).parent
+# Screenshots the UI tests take, each run (not committed: git ignores the folder). The copies
+# shown in the README and the closing notes are in docs/screenshots/.
+TEST_ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
 def free_port() -> int:

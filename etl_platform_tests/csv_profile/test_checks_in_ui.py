@@ -16,12 +16,12 @@ from dagster import DagsterInstance, Definitions
 from etl_platform.pipelines.csv_profile import csv_profile_definitions
 from etl_platform.resources import platform_resources
 from etl_platform_tests.csv_profile.conftest import CLEAN, MISSING_AND_INVALID
-from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, run_as_daemon, tick_sensor, wait_for_http
+from etl_platform_tests.helpers import PROJECT_ROOT, TEST_ARTIFACTS, VENV_BIN, cli_env, free_port, run_as_daemon, tick_sensor, wait_for_http
 from etl_platform_tests.parquet_to_json.test_web_page import browser_page  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = PROJECT_ROOT / "etl_platform_tests" / "artifacts"
+ARTIFACTS = TEST_ARTIFACTS
 SCREENSHOT = ARTIFACTS / "csv_profile_checks_per_file.png"
 PLOT_SCREENSHOT = ARTIFACTS / "csv_profile_invalid_rate_over_time.png"
 ASSET = {"path": ["csv_profile"]}
@@ -162,7 +162,7 @@ def test_checks_are_per_file_with_values_and_plottable_rates(aws, webserver, bro
     assert rates["second.csv"]["invalid_cells_pct"] == 0.0 and rates["second.csv"]["missing_cells_pct"] == 0.0
 
     # The page: the check's Partitions tab lists both files, the first one's detail shows its values.
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     _graphql(url, "mutation { setNuxSeen }")  # what the UI's first-visit dialog's "Skip" does
     page = browser_page
     page.set_viewport_size({"width": 1600, "height": 1000})

@@ -19,14 +19,14 @@ import pytest
 from dagster import DagsterInstance
 
 from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET
-from etl_platform_tests.helpers import PROJECT_ROOT, VENV_BIN, cli_env, free_port, wait_for_http
+from etl_platform_tests.helpers import PROJECT_ROOT, TEST_ARTIFACTS, VENV_BIN, cli_env, free_port, wait_for_http
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 from etl_platform_tests.parquet_to_json.test_web_page import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
 DAY = "2026-12-03"
-SCREENSHOT = Path(__file__).resolve().parent.parent / "artifacts" / "landing_asset_pending_files.png"
+SCREENSHOT = TEST_ARTIFACTS / "landing_asset_pending_files.png"
 QUERY = """
 query Landing($key: AssetKeyInput!) {
   assetOrError(assetKey: $key) {
