@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -268,6 +269,9 @@ def api(host: str | None, port: int | None) -> None:
 
     settings = _settings()
     host, port = host or settings.jobs.api_host, port or settings.jobs.api_port
+    # uvicorn shuts down on SIGTERM, then raises it again to the handler it found: exit through
+    # Python, so the record below is removed (SIGINT already ends as a KeyboardInterrupt).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with recorded_api(settings, host, port):  # `jobs ...` in another shell finds it there
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 

@@ -3,6 +3,7 @@ not on the daemon's console), and a conversion's result goes to its metadata, no
 console. Lines and records are counted; nothing is timed."""
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -22,13 +23,19 @@ from etl_platform_tests.parquet_to_json.conftest import flat_table, parquet_byte
 
 
 def _info_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if " - INFO - " in line]
+    """Lines logged at INFO (the daemon colours its level names)."""
+    return [line for line in re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines() if " - INFO - " in line]
+
+
+def _drain_file_events(settings) -> None:
+    """Consume S3's test event of the freshly provisioned notification: then nothing waits."""
+    queue = platform_resources(settings)["file_events_queue"]
+    while messages := queue.receive():
+        queue.delete([m.receipt_handle for m in messages])
 
 
 def test_an_idle_file_events_tick_logs_nothing_at_info(aws, capfd):
-    queue = platform_resources(aws)["file_events_queue"]
-    while messages := queue.receive():  # S3's test event of the fresh notification: nothing waits
-        queue.delete([m.receipt_handle for m in messages])
+    _drain_file_events(aws)
     defs = Definitions.merge(ndjson_to_parquet_definitions(aws), Definitions(resources=platform_resources(aws)))
     with DagsterInstance.ephemeral() as instance:
         capfd.readouterr()
@@ -40,6 +47,7 @@ def test_an_idle_file_events_tick_logs_nothing_at_info(aws, capfd):
 @pytest.mark.e2e
 def test_idle_sensor_ticks_are_silent_on_the_daemon_console(aws, tmp_path):
     """The daemon as `make up` runs it, on an empty account, for two ticks of the 10 s sensors."""
+    _drain_file_events(aws)
     settings = Settings(state_dir=tmp_path / "state", endpoint_url=aws.endpoint_url)
     env = {k: v for k, v in dagster_environment(settings, aws.endpoint_url).items()
            if not k.startswith("ETL_") or k in ("ETL_MODE", "ETL_ENV", "ETL_ENDPOINT_URL", "ETL_STATE_DIR")}
