@@ -35,8 +35,8 @@ def test_the_renderer_hides_a_bare_placeholder_and_keeps_a_quoted_one():
 def test_every_asset_description_shows_its_placeholders():
     from etl_platform.definitions import defs
 
-    described = {key.to_user_string(): spec.description
-                 for key, spec in ((spec.key, spec) for spec in defs.get_all_asset_specs()) if spec.description}
+    described = {spec.key.to_user_string(): spec.description for spec in defs.resolve_all_asset_specs()
+                 if spec.description}
     assert "parquet_to_json" in described and "parquet_uploads" in described
     lost = {name: [p for p in PLACEHOLDER.findall(text) if p not in visible_text(text)]
             for name, text in described.items()}
