@@ -47,7 +47,7 @@ class _OneLineErrors(click.Group):
         try:
             return super().invoke(ctx)
         except (AwsConnectionError, HTTPClientError) as exc:
-            settings = Settings.from_env()
+            settings = _settings()
             if settings.is_local:
                 raise click.ClickException(_stack_down(settings.endpoint_url)) from exc
             raise click.ClickException(f"AWS did not answer: {exc}") from exc
