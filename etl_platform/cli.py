@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +21,39 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
-@click.group()
+def _stack_down(endpoint: str | None) -> str:
+    return (f"the embedded AWS is not running (nothing answers at {endpoint}): "
+            "start the stack with `make up` (or `etl-platform local up`)")
+
+
+def _aws_settings() -> Settings:
+    """Settings of a command that reads AWS; locally, one line at once if the emulator is down
+    (boto3 would retry for seconds first)."""
+    from etl_platform.local.ports import answers
+
+    settings = _settings()
+    if settings.is_local and not answers(settings.endpoint_url):
+        raise click.ClickException(_stack_down(settings.endpoint_url))
+    return settings
+
+
+class _OneLineErrors(click.Group):
+    """An AWS endpoint that does not answer is one line on stderr and exit code 1, whatever
+    the command, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from botocore.exceptions import ConnectionError as AwsConnectionError, HTTPClientError
+
+        try:
+            return super().invoke(ctx)
+        except (AwsConnectionError, HTTPClientError) as exc:
+            settings = _settings()
+            if settings.is_local:
+                raise click.ClickException(_stack_down(settings.endpoint_url)) from exc
+            raise click.ClickException(f"AWS did not answer: {exc}") from exc
+
+
+@click.group(cls=_OneLineErrors)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress.")
 def main(verbose: bool) -> None:
     """etl-platform: Parquet->JSON jobs, NDJSON->Parquet ingestion and CSV profiling on Dagster."""
@@ -110,8 +143,14 @@ def local_reset() -> None:
 def dev() -> None:
     """Run everything locally: embedded AWS, Dagster webserver and daemon (Ctrl-C stops)."""
     from etl_platform.local import devstack
+    from etl_platform.local.emulator import EmulatorError
+    from etl_platform.local.ports import PortTaken
 
-    sys.exit(devstack.run(_settings()))
+    try:
+        code = devstack.run(_settings())
+    except (PortTaken, EmulatorError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    sys.exit(code)
 
 
 @main.group()
@@ -127,7 +166,7 @@ def ingest_replay(manifest_id: str, engine: str | None) -> None:
     from etl_platform.local.devstack import dagster_instance
     from etl_platform.pipelines.ndjson_to_parquet.operations import replay
 
-    settings = _settings()
+    settings = _aws_settings()
     try:
         ok = replay(settings, manifest_id, dagster_instance(settings), engine)
     except ValueError as exc:
@@ -141,7 +180,7 @@ def ingest_reset_breaker() -> None:
     """Close the circuit breaker so the sensor requests processing runs again."""
     from etl_platform.pipelines.ndjson_to_parquet.operations import reset_breaker
 
-    previous = reset_breaker(_settings())
+    previous = reset_breaker(_aws_settings())
     click.echo(f"circuit breaker reset (was {previous.consecutive_failures} consecutive failures)")
 
 
@@ -153,10 +192,11 @@ def ingest_redrive(limit: int, dry_run: bool) -> None:
     """Move dead-lettered file events back to the file-events queue."""
     from etl_platform.pipelines.ndjson_to_parquet.operations import preview_dead_letters, redrive_dead_letters
 
+    settings = _aws_settings()
     if not dry_run:
-        click.echo(f"{redrive_dead_letters(_settings(), limit)} messages moved back")
+        click.echo(f"{redrive_dead_letters(settings, limit)} messages moved back")
         return
-    listed = preview_dead_letters(_settings(), limit)
+    listed = preview_dead_letters(settings, limit)
     for message in listed:
         click.echo(f"{message['message_id']}  receives={message['receives']}  {' '.join(message['object_keys'])}")
     click.echo(f"{len(listed)} messages would move back (dry run: nothing moved)")
@@ -189,7 +229,7 @@ def ingest_status() -> None:
 
     from etl_platform.pipelines.ndjson_to_parquet.operations import status
 
-    click.echo(json.dumps(status(_settings(), time.time()), indent=2))
+    click.echo(json.dumps(status(_aws_settings(), time.time()), indent=2))
 
 
 @main.command("concurrency")
@@ -245,13 +285,20 @@ def api(host: str | None, port: int | None) -> None:
 
     from etl_platform.api import create_app
 
+    from etl_platform.api.running import recorded_api
+
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host or settings.jobs.api_host, port=port or settings.jobs.api_port,
-                log_level="info")
+    host, port = host or settings.jobs.api_host, port or settings.jobs.api_port
+    # uvicorn shuts down on SIGTERM, then raises it again to the handler it found: exit through
+    # Python, so the record below is removed (SIGINT already ends as a KeyboardInterrupt).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with recorded_api(settings, host, port):  # `jobs ...` in another shell finds it there
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 @main.group()
-@click.option("--api-url", default=None, help="The REST API (default ETL_API_URL or http://127.0.0.1:8000).")
+@click.option("--api-url", default=None,
+              help="The REST API (default ETL_API_URL, else the running `etl-platform api`, else http://127.0.0.1:8000).")
 @click.pass_context
 def jobs(ctx: click.Context, api_url: str | None) -> None:
     """Pipeline A (Parquet -> JSON) jobs, through the REST API of `etl-platform api`."""

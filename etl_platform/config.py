@@ -202,7 +202,7 @@ class JobsSettings:
     output_prefix: str = "output/"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_url: str | None = None  # where the CLI finds the API; None: http://127.0.0.1:<api_port>
+    api_url: str | None = None  # where the CLI finds the API; None: the running API's, else http://127.0.0.1:<api_port>
     dagster_graphql_url: str | None = None  # set: /trigger-job launches through the webserver
     cors_origins: tuple[str, ...] = ()
     # The template's MaxConcurrentRuns of the Glue job (10 in both envs): its Dagster pool's limit.
@@ -363,6 +363,17 @@ class Settings:
         return self.state_dir / "emulator.json"
 
     @property
+    def api_file(self) -> Path:
+        """Where the running `etl-platform api` records its URL and pid."""
+        return self.state_dir / "api.json"
+
+    @property
+    def dagster_ui_url(self) -> str:
+        """The Dagster UI: the webserver whose GraphQL API launches runs, else the local one."""
+        graphql = self.jobs.dagster_graphql_url
+        return graphql.rstrip("/").removesuffix("/graphql") if graphql else f"http://{self.webserver_host}:{self.webserver_port}"
+
+    @property
     def snapshot_dir(self) -> Path:
         return self.state_dir / "snapshot"
 
@@ -413,12 +424,23 @@ class Settings:
                 settings,
                 endpoint_url=settings.running_emulator_endpoint() or f"http://127.0.0.1:{settings.local_port}",
             )
+        # As the emulator's endpoint: the API that runs records where it listens, so another
+        # shell needs no ETL_API_PORT; a URL or port given explicitly wins.
+        if not {"api_url", "api_port"} & set(nested["jobs"]) and (recorded := settings.running_api_url()):
+            settings = replace(settings, jobs=replace(settings.jobs, api_url=recorded))
         return settings
 
     def running_emulator_endpoint(self) -> str | None:
         """The endpoint `etl-platform local up` recorded, if the emulator state file exists."""
         try:
             return json.loads(self.endpoint_file.read_text())["endpoint"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def running_api_url(self) -> str | None:
+        """The URL `etl-platform api` recorded while it serves, if its state file exists."""
+        try:
+            return json.loads(self.api_file.read_text())["url"]
         except (OSError, ValueError, KeyError):
             return None
 

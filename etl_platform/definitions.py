@@ -3,6 +3,7 @@
 from dagster import Definitions
 
 from etl_platform.config import Settings
+from etl_platform.console_log import LOGGERS
 from etl_platform.pipelines.csv_profile import csv_profile_definitions
 from etl_platform.pipelines.ndjson_to_parquet import ndjson_to_parquet_definitions
 from etl_platform.pipelines.ndjson_to_parquet.health import health_definitions
@@ -16,5 +17,5 @@ defs = Definitions.merge(
     ndjson_to_parquet_definitions(settings),
     health_definitions(settings),
     parquet_to_json_definitions(settings),
-    Definitions(resources=platform_resources(settings)),
+    Definitions(resources=platform_resources(settings), loggers=LOGGERS),
 )

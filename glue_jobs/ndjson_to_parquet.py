@@ -63,7 +63,7 @@ from etl_platform.core.ndjson_parquet import schema as sch
 from etl_platform.core.ndjson_parquet.convert import PROVENANCE_COLUMNS, _columns, _combine, output_file_name, output_names
 from etl_platform.core.ndjson_parquet.reader import ORIGINAL_ROW, Parser, parse_file
 from etl_platform.core.ndjson_parquet.rejects import RejectWriter
-from etl_platform.core.pipes_session import open_pipes
+from etl_platform.core.pipes_session import launched_by_dagster, open_pipes
 from etl_platform.core.s3_uri import split_s3_uri
 
 PARQUET_BYTES_PER_INPUT_BYTE = 0.25  # NDJSON -> Snappy Parquet shrinks about 4x: ~128 MB parts
@@ -361,7 +361,8 @@ def main(argv=None):
         stats = run(spark, s3, manifest, args["output_bucket"], args["mode"],
                     str(args["stage_locally"]).lower() == "true", pipes.log.info)
         pipes.report_custom_message(stats)
-        print(json.dumps({k: v for k, v in stats.items() if k != "schema"}))
+        if not launched_by_dagster(argv):  # under Pipes the stats are the run's metadata, not console output
+            print(json.dumps({k: v for k, v in stats.items() if k != "schema"}))
     spark.stop()
     return 0
 

@@ -310,10 +310,11 @@ def parse_args(argv: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Convert, then report the outcome: a JSON line on stdout and, under Dagster Pipes, a
-    custom message. Bad input is an outcome, not a crash: under Pipes the script exits 0 so
-    the orchestrator reads the reason from the message (a failed Glue run only says "exit 2");
-    run by hand it exits 2."""
+    """Convert, then report the outcome: under Dagster Pipes as a custom message (the asset
+    makes it the materialization's metadata; nothing goes to the console), run by hand as a
+    JSON line on stdout. Bad input is an outcome, not a crash: under Pipes the script exits 0
+    so the orchestrator reads the reason from the message (a failed Glue run only says
+    "exit 2"); run by hand it exits 2."""
     import boto3
 
     argv = sys.argv if argv is None else argv
@@ -329,9 +330,11 @@ def main(argv: list[str] | None = None) -> int:
         except ConversionError as exc:
             outcome = {"status": "FAILED", "error": "ConversionError", "message": str(exc)}
         pipes.report_custom_message(outcome)
+    if launched_by_dagster(argv):
+        return 0  # the outcome is the run's metadata: the run's console stays short
     outcome.pop("preview_markdown", None)
     print(json.dumps(outcome, ensure_ascii=False))
-    return 0 if outcome["status"] == "SUCCEEDED" or launched_by_dagster(argv) else 2
+    return 0 if outcome["status"] == "SUCCEEDED" else 2
 
 
 if __name__ == "__main__":

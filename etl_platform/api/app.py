@@ -13,11 +13,12 @@ from typing import Any
 from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from etl_platform.api import models
 from etl_platform.api.launcher import LaunchError, RunLauncher, launcher_for
 from etl_platform.resources.job_files import JobFiles
-from etl_platform.resources.jobs_table import INPUT_VERSION, LAUNCH_RUN_ID
+from etl_platform.resources.jobs_table import INPUT_VERSION, LAUNCH_RUN_ID, launch_in_flight
 from etl_platform.config import Settings
 from etl_platform.core.job_listing import job_view, newest_first
 from etl_platform.core.parquet_jobs import COMPLETED, RUNNING, new_job_id, parquet_stream_problem, sanitise_file_name
@@ -29,7 +30,10 @@ ERRORS = {code: {"model": models.ErrorResponse} for code in (400, 404, 409, 413)
 
 
 def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastAPI:
-    app = FastAPI(title="etl-platform jobs API", version="1", description="Parquet -> JSON conversion jobs (pipeline A)")
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: a blank page offline.
+    # fastapi-offline serves the same pages with Swagger UI's and ReDoc's files from this API.
+    app = FastAPIOffline(title="etl-platform jobs API", version="1",
+                         description="Parquet -> JSON conversion jobs (pipeline A)")
     jobs_table = platform_resources(settings)["jobs_table"]
     files = JobFiles.from_settings(settings)
     max_bytes = settings.jobs.max_upload_bytes
@@ -53,6 +57,13 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
+
+    def shown(item: dict[str, Any]) -> dict[str, Any]:
+        """A job as the API and the page show it: its view, whether its launched run is still
+        to start, and a link to its run in the Dagster UI."""
+        view = job_view(item)
+        run_url = f"{settings.dagster_ui_url}/runs/{view['runId']}" if view["runId"] else None
+        return {**view, "launched": launch_in_flight(item), "runUrl": run_url}
 
     def job_or_404(job_id: str) -> dict[str, Any]:
         """The item as stored: it may lack anything but its key (see job_view)."""
@@ -134,7 +145,7 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
 
     @app.get("/job-status/{job_id}", response_model=models.Job, responses=ERRORS)
     def job_status(job_id: str) -> dict:
-        return job_view(job_or_404(job_id))
+        return shown(job_or_404(job_id))
 
     @app.get("/jobs", response_model=models.JobsPage, responses=ERRORS)
     def list_jobs(status: models.Status | None = None, limit: int = Query(50, ge=1, le=100),
@@ -143,7 +154,7 @@ def create_app(settings: Settings, launcher: RunLauncher | None = None) -> FastA
             jobs, token = jobs_table.list_jobs(status=status, limit=limit, next_token=nextToken)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
-        return {"jobs": newest_first([job_view(job) for job in jobs]), "nextToken": token}
+        return {"jobs": newest_first([shown(job) for job in jobs]), "nextToken": token}
 
     @app.get("/download/{job_id}", response_model=models.DownloadResponse, responses=ERRORS)
     def download(job_id: str) -> dict:

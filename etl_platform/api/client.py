@@ -18,8 +18,10 @@ from etl_platform.core.parquet_jobs import parquet_stream_problem
 
 
 class ApiError(Exception):
+    """What the API answered (`status` 0: it did not answer)."""
+
     def __init__(self, status: int, detail: Any):
-        super().__init__(f"HTTP {status}: {detail}")
+        super().__init__(f"HTTP {status}: {detail}" if status else str(detail))
         self.status, self.detail = status, detail
 
 
@@ -40,7 +42,8 @@ class JobsClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiError(0, f"{self._http.base_url} is not reachable ({exc}); is `etl-platform api` running?") from exc
+            raise ApiError(0, f"the jobs API does not answer at {str(self._http.base_url).rstrip('/')} ({exc}): "
+                              "start it with `make up` (or `etl-platform api`)") from exc
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail", response.text)

@@ -56,6 +56,11 @@ class Job(BaseModel):
     outputS3Key: str | None = None
     processingTime: float | None = None
     errorMessage: str | None = None
+    runId: str | None = Field(None, description="The job's Dagster run: the one its last trigger launched, "
+                                                "else the one that ran it")
+    runUrl: str | None = Field(None, description="That run's page in the Dagster UI")
+    launched: bool = Field(False, description="A run was launched and has not started the job yet: it waits for "
+                                              "it (a new trigger is refused)")
     malformed: list[str] = Field(default_factory=list,
                                  description="What is missing or wrong in this job's record, e.g. "
                                              "[\"createdAt missing\"]; empty for a sound record")

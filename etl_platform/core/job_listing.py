@@ -92,6 +92,9 @@ def job_view(item: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"processingTime is not a number: {seconds!r:.60}")
         seconds = None
     view["processingTime"] = seconds
+    # the Dagster run of the job: the one its last trigger launched, else the one that ran it
+    run_id = item.get("launchRunId") or item.get("runId")
+    view["runId"] = run_id if isinstance(run_id, str) else None
     if view["status"] == COMPLETED and item.get("outputS3Key") is None:
         problems.append("outputS3Key missing on a COMPLETED job")
     view["malformed"] = problems

@@ -1,6 +1,8 @@
 """`etl-platform dev`: the whole platform on one machine, and never half of it.
 
-Starts the embedded AWS (unless it already runs), prepares a project-local DAGSTER_HOME
+Checks first that every port it needs is free (local/ports.py): one that is not stops it
+with a line naming the variable to change, before anything starts. Then starts the
+embedded AWS (unless it already runs), prepares a project-local DAGSTER_HOME
 (SQLite storage), then supervises three children: the Dagster webserver
 (`python -m dagster_webserver`, 127.0.0.1:3000), the Dagster daemon (`python -m
 dagster._daemon run`, so sensors tick) and pipeline A's REST API and web page
@@ -41,6 +43,7 @@ import yaml
 from etl_platform.concurrency import apply_pool_limits, dagster_instance_config
 from etl_platform.config import Settings
 from etl_platform.local import emulator
+from etl_platform.local.ports import check_free, stack_ports
 from etl_platform.local.samples import drop_samples
 
 DAGSTER_YAML_HEADER = "# Written by `etl-platform dev`"
@@ -92,6 +95,9 @@ def dagster_instance(settings: Settings):
 
 def dagster_environment(settings: Settings, endpoint: str) -> dict[str, str]:
     return {
+        # The daemon's console: warnings and errors. At INFO it logs two lines per sensor tick,
+        # idle or not (what each tick did is in the UI); DAGSTER_DAEMON_LOG_LEVEL=info brings them back.
+        "DAGSTER_DAEMON_LOG_LEVEL": "warning",
         **os.environ,
         "DAGSTER_HOME": str(prepare_dagster_home(settings)),
         "ETL_MODE": "local",
@@ -189,7 +195,9 @@ def supervise(children: list[Child], budget: int, window: float, poll: float = 1
 
 
 def run(settings: Settings) -> int:
+    """Raises PortTaken, with nothing started, when a port it needs is in use."""
     already_running = emulator.running_state(settings) is not None
+    check_free(stack_ports(settings, emulator_running=already_running))
     state = emulator.up(settings)
     print(f"embedded AWS: {state.endpoint}   (aws --endpoint-url {state.endpoint} s3 ls)", flush=True)
     dropped = drop_samples(settings.with_overrides(endpoint_url=state.endpoint))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from etl_platform.aws import client_for
 from etl_platform.config import AwsCredentials, Settings
+from etl_platform.local.ports import Port, PortTaken, check_free
 from etl_platform.local.provision import provision
 from etl_platform.local.snapshot import Snapshot, SnapshotSummary
 from etl_platform.glue_artifacts import upload_glue_scripts
@@ -60,10 +61,15 @@ def up(settings: Settings, *, port: int | None = None, snapshot_interval: float 
     current = running_state(settings)
     if current:
         return current
+    port = settings.local_port if port is None else port
+    try:
+        check_free([Port("embedded AWS", "127.0.0.1", port, "ETL_LOCAL_PORT")] if port else [])
+    except PortTaken as exc:
+        raise EmulatorError(str(exc)) from exc
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     settings.endpoint_file.unlink(missing_ok=True)
     command = [sys.executable, "-m", "etl_platform.local.server", "--state-dir", str(settings.state_dir),
-               "--port", str(settings.local_port if port is None else port)]
+               "--port", str(port)]
     if snapshot_interval is not None:
         command += ["--snapshot-interval", str(snapshot_interval)]
     command += strict_flags(strict or {})

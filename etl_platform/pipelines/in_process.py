@@ -8,12 +8,14 @@ from typing import Any
 from dagster import DagsterInstance, Definitions, DynamicPartitionsDefinition, PartitionsDefinition
 
 from etl_platform.config import Settings
+from etl_platform.console_log import LOGGERS
 from etl_platform.resources import platform_resources
 
 
 def resolve_job(settings: Settings, pipeline: Definitions, job_name: str) -> Any:
     """`job_name` of `pipeline`, bound to the platform's resources for `settings`."""
-    return Definitions.merge(pipeline, Definitions(resources=platform_resources(settings))).resolve_job_def(job_name)
+    return Definitions.merge(pipeline, Definitions(resources=platform_resources(settings), loggers=LOGGERS)
+                             ).resolve_job_def(job_name)
 
 
 def execute_partition(job: Any, instance: DagsterInstance, partitions: PartitionsDefinition,

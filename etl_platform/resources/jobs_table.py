@@ -31,6 +31,15 @@ RUN_ID = "runId"  # the Dagster run that moved the job RUNNING
 LAUNCH_RUN_ID = "launchRunId"  # the Dagster run a trigger launched, before it moves the job RUNNING
 
 
+def launch_in_flight(job: dict[str, Any], now: float | None = None) -> bool:
+    """Whether a trigger launched this job's run and it has not started it yet (the claim
+    `claim_launch` holds): the job waits for its run, and a new trigger is refused."""
+    requested = job.get(LAUNCH_CLAIM)
+    now = time.time() if now is None else now
+    return (job.get("status") in (PENDING, FAILED) and isinstance(requested, str)
+            and requested >= iso_utc(now - LAUNCH_CLAIM_SECONDS, digits=3))
+
+
 class JobsTable(DynamoTable):
     status_index: str = Field(description="GSI on status (hash) and createdAt (range)")
 

@@ -1,6 +1,7 @@
-"""`eval "$(etl-platform local env)"` is enough for the Dagster CLI, as the README says.
+"""`eval "$(etl-platform local env)"` is enough for the AWS CLI and the Dagster CLI, as the README says.
 
-A shell evaluates the printed exports, then runs the real `dagster asset materialize -m
+A shell evaluates the printed exports, lists buckets and tables with the AWS CLI (no
+`--endpoint-url`: the emulator is on a random port), then runs the real `dagster asset materialize -m
 etl_platform.definitions` on pipeline C's `csv_profile` for an uploaded CSV, against this
 worker's emulator. The partition is added to the instance of the exported DAGSTER_HOME
 (as the sensor does under `make up`), and the run must land in that instance: without
@@ -24,6 +25,8 @@ FILE_NAME = "local env sales.csv"   # a space: the partition key goes through th
 SCRIPT = f"""
 set -euo pipefail
 eval "$(etl-platform local env)"
+aws s3 ls                  # as the README writes them: the endpoint comes from `local env`, not a fixed port
+aws dynamodb list-tables
 python -c 'from dagster import DagsterInstance; DagsterInstance.get().add_dynamic_partitions("csv_files", ["{FILE_NAME}"])'
 dagster asset materialize -m etl_platform.definitions --select csv_profile --partition "{FILE_NAME}"
 """
@@ -45,6 +48,7 @@ def test_dagster_asset_materialize_after_local_env(aws, tmp_path):
 
     result = subprocess.run(["bash", "-c", SCRIPT], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert names.csv_data_bucket in result.stdout and names.jobs_table in result.stdout  # this emulator's, on its port
 
     summary = json.loads(s3.get_object(Bucket=names.csv_data_bucket, Key="processed/local env sales_summary.json")["Body"].read())
     assert summary["row_count"] == 2

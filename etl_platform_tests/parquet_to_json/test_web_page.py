@@ -1,8 +1,6 @@
 """The web page at `/` in headless Chromium (Debian's, driven by Playwright):
 upload -> completed -> preview -> download."""
 
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -10,25 +8,13 @@ from etl_platform_tests.parquet_to_json.conftest import expected_records, nested
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
 @pytest.fixture
-def browser_page():
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(180_000)  # the first run loads Dagster in the API process
-        yield page
-        context.close()
-        browser.close()
+def browser_page(chromium):
+    context = chromium.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(180_000)  # the first run loads Dagster in the API process
+    yield page
+    context.close()
 
 
 def test_upload_complete_preview_download(browser_page, api_url, aws, tmp_path):

@@ -3,6 +3,7 @@
 from dagster import Definitions, define_asset_job
 
 from etl_platform.config import Settings
+from etl_platform.console_log import CONSOLE_RUN_CONFIG
 from etl_platform.pipelines.ndjson_to_parquet.assets import build_ndjson_assets
 from etl_platform.pipelines.ndjson_to_parquet.flush import build_flush_job
 from etl_platform.pipelines.ndjson_to_parquet.reaper import build_recovery_sensors
@@ -16,7 +17,7 @@ JOB_NAME = "ndjson_to_parquet_job"
 
 def ndjson_to_parquet_definitions(settings: Settings) -> Definitions:
     landing, ndjson_manifest, merged_parquet = build_ndjson_assets(settings)
-    job = define_asset_job(JOB_NAME, selection=[ndjson_manifest, merged_parquet],
+    job = define_asset_job(JOB_NAME, selection=[ndjson_manifest, merged_parquet], config=CONSOLE_RUN_CONFIG,
                            description="Claim a manifest's files, convert them to Parquet, record the outcome")
     validation_job = build_validation_job(settings)
     sensors, checks, jobs, schedules = build_reconciliation(settings)

@@ -74,7 +74,7 @@ def build_file_events_sensor(settings: Settings, job, validation_job):
                                   tracking_table: FileTrackingTable):
         now = time.time()
         validation, seen = validation_request(context.instance, file_events_queue, settings, now)
-        context.log.info(seen)
+        (context.log.info if validation else context.log.debug)(seen)  # an idle tick says it in its skip reason
         requests = [validation] if validation else []
         ingestion = settings.ingestion
         paused = blocking_reason(tracking_table.breaker(), now, ingestion.circuit_breaker_failures,

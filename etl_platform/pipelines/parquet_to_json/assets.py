@@ -33,8 +33,9 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
 
     parquet_uploads = AssetSpec(
         "parquet_uploads",
-        description=(f"Parquet files in s3://{in_bucket}: uploaded through the API under {jobs.upload_prefix}<jobId>/ "
-                     f"or dropped under {jobs.drop_prefix} (written outside Dagster)."),
+        # Descriptions render as Markdown: a bare <jobId> is an HTML tag to it, and vanishes.
+        description=(f"Parquet files in `s3://{in_bucket}`: uploaded through the API under `{jobs.upload_prefix}<jobId>/` "
+                     f"or dropped under `{jobs.drop_prefix}` (written outside Dagster)."),
         group_name=GROUP,
         kinds={"s3", "parquet"},
     )
@@ -46,8 +47,8 @@ def build_parquet_to_json_assets(settings: Settings) -> tuple[AssetSpec, Any]:
         kinds={"python", "glue", "s3", "dynamodb"},
         pool=glue_pool(names.parquet_to_json_glue_job),
         retry_policy=RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL),
-        description=(f"Each job's Parquet file as NDJSON at s3://{out_bucket}/{jobs.output_prefix}<jobId>/<name>.ndjson; "
-                     f"its status in {names.jobs_table}."),
+        description=(f"Each job's Parquet file as NDJSON at `s3://{out_bucket}/{jobs.output_prefix}<jobId>/<name>.ndjson`; "
+                     f"its status in `{names.jobs_table}`."),
     )
     def parquet_to_json(context: AssetExecutionContext, glue: GlueJobRunner, jobs_table: JobsTable) -> MaterializeResult:
         job_id = job_of(context)
