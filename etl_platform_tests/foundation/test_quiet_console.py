@@ -73,7 +73,9 @@ def _wait_for_ticks(settings: Settings, sensor: str, count: int, log_path, timeo
     with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         while time.monotonic() < deadline:
             states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-            ticks = {state.instigator_name: instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=count)
+            # finished ticks only: the latest may still be running (STARTED)
+            ticks = {state.instigator_name: [tick for tick in instance.get_ticks(
+                         state.instigator_origin_id, state.selector_id, limit=count + 1) if tick.status.value != "STARTED"]
                      for state in states}
             if len(ticks.get(sensor, [])) >= count:
                 return {name: found[0].status.value for name, found in ticks.items() if found}

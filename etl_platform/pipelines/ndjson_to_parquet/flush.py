@@ -20,6 +20,7 @@ from etl_platform.config import Settings
 from etl_platform.core.ingestion.breaker import blocking_reason
 from etl_platform.pipelines.ndjson_to_parquet.planning import flush
 from etl_platform.resources.tracking import FileTrackingTable
+from etl_platform.console_log import CONSOLE_RUN_CONFIG
 
 FLUSH_JOB = "ndjson_flush_job"
 
@@ -63,7 +64,7 @@ def build_flush_job(settings: Settings):
         if minted:
             context.log.info(f"the file-events sensor requests the runs of {len(minted)} manifest(s) at its next tick")
 
-    @job(name=FLUSH_JOB, description="Form manifests now from a date's pending files (config date_prefix; empty: "
+    @job(name=FLUSH_JOB, config=CONSOLE_RUN_CONFIG, description="Form manifests now from a date's pending files (config date_prefix; empty: "
                                      "every date), without waiting for the count, size or orphan-flush thresholds")
     def ndjson_flush_job():
         flush_pending_files()

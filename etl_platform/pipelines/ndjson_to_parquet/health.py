@@ -34,6 +34,7 @@ from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.sns import AlertsTopic
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable
+from etl_platform.console_log import CONSOLE_RUN_CONFIG
 
 HEALTH_CHECK_JOB = "ndjson_health_check_job"
 HEALTH_JOB = "pipeline_health_job"
@@ -73,7 +74,7 @@ def build_health_check(settings: Settings):
             description="; ".join(p.message for p in found) or "healthy",
         )
 
-    job = define_asset_job(HEALTH_CHECK_JOB, selection=AssetSelection.checks(pipeline_healthy),
+    job = define_asset_job(HEALTH_CHECK_JOB, selection=AssetSelection.checks(pipeline_healthy), config=CONSOLE_RUN_CONFIG,
                            description="Checks pipeline B's health; alerts through SNS when ETL_HEALTH_ALERTS is on")
     check_schedule = ScheduleDefinition(
         name="ndjson_health_check_schedule", job=job, cron_schedule=settings.health.check_cron,
@@ -96,7 +97,7 @@ def build_pipeline_health(settings: Settings):
                          f"{summary['manifests_failed']} failed, {summary['files_converted']} files converted")
         return MaterializeResult(metadata=_numeric(summary))
 
-    job = define_asset_job(HEALTH_JOB, selection=[pipeline_health], description=f"Summarises a day of {names.metrics_table}")
+    job = define_asset_job(HEALTH_JOB, selection=[pipeline_health], config=CONSOLE_RUN_CONFIG, description=f"Summarises a day of {names.metrics_table}")
 
     @schedule(name="pipeline_health_schedule", job=job, cron_schedule="5 * * * *",
               default_status=DefaultScheduleStatus.RUNNING,

@@ -48,6 +48,7 @@ from etl_platform.resources.dynamodb import DynamoTable
 from etl_platform.resources.s3_listing import list_objects, list_strays
 from etl_platform.resources.sqs import SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable
+from etl_platform.console_log import CONSOLE_RUN_CONFIG
 
 RECOVERED = ("tracked", "replaced", "quarantined")  # validator outcomes that changed tracking
 DEAD_LETTER_SAMPLE = 5
@@ -198,6 +199,7 @@ def build_reconciliation(settings: Settings) -> tuple[list, list, list, list]:
         )
 
     job = define_asset_job("ndjson_dead_letters_job", selection=AssetSelection.checks(dead_letter_queue_check),
+                           config=CONSOLE_RUN_CONFIG,
                            description=f"Checks the depth of {names.file_events_dlq}")
     schedule = ScheduleDefinition(name="ndjson_dead_letters_schedule", job=job, cron_schedule="*/15 * * * *",
                                   default_status=DefaultScheduleStatus.RUNNING)

@@ -40,6 +40,7 @@ from etl_platform.resources.connection import PlatformS3Resource
 from etl_platform.resources.sqs import ReceivedMessage, SqsQueue
 from etl_platform.resources.tracking import FileTrackingTable
 from etl_platform.run_heartbeat import run_heartbeat
+from etl_platform.console_log import CONSOLE_RUN_CONFIG
 
 VALIDATION_JOB = "ndjson_validation_job"
 LANDING_ASSET = "ndjson_landing_files"
@@ -152,7 +153,7 @@ def build_validation_job(settings: Settings):
         if report.failure is not None:  # after recording what was done: the run fails, visibly
             raise report.failure
 
-    @job(name=VALIDATION_JOB, description="Validate the landed files whose S3 events wait on the file-events "
+    @job(name=VALIDATION_JOB, config=CONSOLE_RUN_CONFIG, description="Validate the landed files whose S3 events wait on the file-events "
                                           "queue (locally; on AWS the validator Lambda does it)")
     def ndjson_validation_job():
         validate_file_events()
