@@ -8,11 +8,12 @@ twice: `infra/template.yaml` builds the same names with `!Sub`, and a test prove
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping
+
+from etl_platform.process_records import live_record
 
 Mode = Literal["local", "aws"]
 Env = Literal["dev", "prod"]
@@ -431,18 +432,12 @@ class Settings:
         return settings
 
     def running_emulator_endpoint(self) -> str | None:
-        """The endpoint `etl-platform local up` recorded, if the emulator state file exists."""
-        try:
-            return json.loads(self.endpoint_file.read_text())["endpoint"]
-        except (OSError, ValueError, KeyError):
-            return None
+        """The endpoint `etl-platform local up` recorded, if that emulator process still runs."""
+        return (live_record(self.endpoint_file) or {}).get("endpoint")
 
     def running_api_url(self) -> str | None:
-        """The URL `etl-platform api` recorded while it serves, if its state file exists."""
-        try:
-            return json.loads(self.api_file.read_text())["url"]
-        except (OSError, ValueError, KeyError):
-            return None
+        """The URL `etl-platform api` recorded, if that API process still runs."""
+        return (live_record(self.api_file) or {}).get("url")
 
     def _check(self) -> None:
         if self.mode not in ("local", "aws"):

@@ -1,7 +1,8 @@
 """Where the running API listens, recorded for the CLI as the emulator records its endpoint.
 
-`etl-platform api` writes `<state dir>/api.json` ({"url", "pid"}) while it serves, and
-removes it when it stops; `Settings.from_env` reads it, so `etl-platform jobs ...` in any
+`etl-platform api` writes `<state dir>/api.json` ({"url", "pid", "process_started"}) while it
+serves, and removes it when it stops; `Settings.from_env` reads it while that process lives
+(process_records.py: a SIGKILLed API leaves it behind), so `etl-platform jobs ...` in any
 shell finds the API that `make up` started, on whatever port, without ETL_API_PORT.
 """
 
@@ -13,6 +14,7 @@ import os
 from typing import Iterator
 
 from etl_platform.config import Settings
+from etl_platform.process_records import write_record
 
 ANY_INTERFACE = {"", "0.0.0.0", "::"}
 
@@ -22,10 +24,7 @@ def recorded_api(settings: Settings, host: str, port: int) -> Iterator[str]:
     """Record the API's URL for the time it serves; yields that URL."""
     url = f"http://{'127.0.0.1' if host in ANY_INTERFACE else host}:{port}"
     record = settings.api_file
-    record.parent.mkdir(parents=True, exist_ok=True)
-    partial = record.with_suffix(".tmp")
-    partial.write_text(json.dumps({"url": url, "pid": os.getpid()}))
-    os.replace(partial, record)
+    write_record(record, {"url": url})
     try:
         yield url
     finally:

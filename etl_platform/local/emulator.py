@@ -10,7 +10,6 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
 from etl_platform.aws import client_for
 from etl_platform.config import AwsCredentials, Settings
@@ -18,6 +17,7 @@ from etl_platform.local.ports import Port, PortTaken, check_free
 from etl_platform.local.provision import provision
 from etl_platform.local.snapshot import Snapshot, SnapshotSummary
 from etl_platform.glue_artifacts import upload_glue_scripts
+from etl_platform.process_records import alive
 
 
 class EmulatorError(RuntimeError):
@@ -31,6 +31,7 @@ class EmulatorState:
     port: int
     started_at: float
     admin_credentials: dict | None = None  # IAM mode: the keys that may provision and wipe
+    process_started: float | None = None  # tells a reused pid apart (process_records.py)
 
     def live_settings(self, settings: Settings) -> Settings:
         """`settings` pointed at this emulator, as its admin when IAM is enforced."""
@@ -45,7 +46,7 @@ def running_state(settings: Settings) -> EmulatorState | None:
         state = EmulatorState(**json.loads(settings.endpoint_file.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    if not _alive(state.pid) or not _answers(state.endpoint):
+    if not alive(state.pid, state.process_started) or not _answers(state.endpoint):
         return None
     return state
 
@@ -132,13 +133,13 @@ def down(settings: Settings, *, timeout: float = 120.0) -> bool:
         state = EmulatorState(**json.loads(settings.endpoint_file.read_text()))
     except (OSError, ValueError, TypeError):
         return False
-    if not _alive(state.pid):
+    if not alive(state.pid, state.process_started):
         settings.endpoint_file.unlink(missing_ok=True)
         return False
     os.kill(state.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(state.pid):
+        if not alive(state.pid, state.process_started):
             return True
         time.sleep(0.2)
     raise EmulatorError(f"the emulator (pid {state.pid}) did not stop in {timeout:.0f} s")
@@ -174,20 +175,6 @@ def status(settings: Settings) -> dict:
             queues=[url.rsplit("/", 1)[-1] for url in client_for(live, "sqs").list_queues().get("QueueUrls", [])],
         )
     return report
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of this process counts as gone.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
 
 
 def _answers(endpoint: str) -> bool:

@@ -19,7 +19,6 @@ Always on: the count of requests per service and operation (request_counts.py, `
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -51,6 +50,7 @@ from etl_platform.local.provision import apply_notifications, provision  # noqa:
 from etl_platform.local import post_policy, request_counts  # noqa: E402
 from etl_platform.glue_artifacts import upload_glue_scripts  # noqa: E402
 from etl_platform.local.object_identity import restore_identity  # noqa: E402
+from etl_platform.process_records import write_record  # noqa: E402
 from etl_platform.local.snapshot import QueuedMessage, Snapshot  # noqa: E402
 
 log = logging.getLogger("etl_platform.local.server")
@@ -191,13 +191,10 @@ def serve(settings: Settings, port: int, snapshot_interval: float, modes: Strict
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    state = {"endpoint": settings.endpoint_url, "pid": os.getpid(), "port": bound_port, "started_at": time.time()}
+    state = {"endpoint": settings.endpoint_url, "port": bound_port, "started_at": time.time()}
     if admin:
         state["admin_credentials"] = admin.client_kwargs()
-    settings.endpoint_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = settings.endpoint_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, settings.endpoint_file)
+    write_record(settings.endpoint_file, state)
     print(f"embedded AWS ready on {settings.endpoint_url}", flush=True)
 
     try:

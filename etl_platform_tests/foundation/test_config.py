@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from etl_platform.config import ENV_VARS, MB, Settings
+from etl_platform.process_records import write_record
 
 
 def test_defaults_follow_the_seeds():
@@ -67,7 +68,7 @@ def test_environment_variables_override_and_are_typed(tmp_path: Path):
 
 def test_local_mode_finds_the_running_emulator(tmp_path: Path):
     assert Settings.from_env({"ETL_STATE_DIR": str(tmp_path), "ETL_LOCAL_PORT": "4777"}).endpoint_url == "http://127.0.0.1:4777"
-    (tmp_path / "emulator.json").write_text('{"endpoint": "http://127.0.0.1:5123"}')
+    write_record(tmp_path / "emulator.json", {"endpoint": "http://127.0.0.1:5123"})  # as this live process
     assert Settings.from_env({"ETL_STATE_DIR": str(tmp_path)}).endpoint_url == "http://127.0.0.1:5123"
 
 
