@@ -118,6 +118,9 @@ def test_the_flush_command_forms_a_manifest_now_and_its_files_convert_once(aws, 
     first_line = flushed.stdout.splitlines()[0]
     assert re.fullmatch(rf"{DAY}: formed (batch-0001-20261203-\d{{6}}) from 3 pending files \(\d+(\.\d)? KB\)", first_line)
     manifest = first_line.split()[2]
+    # who minted is the manifest item's (the sensor requests a flush's runs): not copied onto the counter
+    assert pipeline.tracking.manifest(manifest)["minted_by"] == "flush"
+    assert "minted_by" not in pipeline.tracking.manifest_counter(DAY)
     again = _flush(aws, tmp_path, "--date", DAY)  # its run has not claimed yet: nothing more is minted
     assert again.returncode == 0 and again.stdout.strip() == (
         f"{DAY}: {manifest} already waits for its run, which takes the pending files; nothing more flushed")
