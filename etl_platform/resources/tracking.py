@@ -313,18 +313,16 @@ class FileTrackingTable(DynamoTable):
             return sum(pool.map(settle, files))
 
     # --- manifests --------------------------------------------------------------------
-    def reserve_manifest_ids(self, date_prefix: str, count: int, now: float | None = None,
-                             minted_by: str = "sensor") -> list[str]:
+    def reserve_manifest_ids(self, date_prefix: str, count: int, now: float | None = None) -> list[str]:
         """`count` new manifest ids for the date, in one write, before any is created (record
         first): the date's sequence moves on by `count`, and the counter remembers this
-        minting (`minted_count`, `minted_epoch`, `minted_by`: the sensor, or an operator's
-        flush, whose runs the sensor then requests) so that the next tick reads what it minted
-        consistently, before the status GSI may list it. Ids carry the minting time too, so
+        minting (`minted_count`, `minted_epoch`) so that the next tick reads what it minted
+        consistently, before the status GSI may list it (who minted is on each manifest item). Ids carry the minting time too, so
         a counter that expired (`ttl_days` after its last use) and starts again never
         repeats one."""
         now = time.time() if now is None else now
         item = self.update({"date_prefix": date_prefix, "file_key": COUNTER_KEY},
-                           {"ttl": self._ttl(now), "minted_count": count, "minted_epoch": now, "minted_by": minted_by},
+                           {"ttl": self._ttl(now), "minted_count": count, "minted_epoch": now},
                            add={"sequence": count})
         return minted_ids(date_prefix, item)
 

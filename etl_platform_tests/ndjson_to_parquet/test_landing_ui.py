@@ -1,7 +1,10 @@
 """What the Dagster UI shows of pipeline B's waiting files (issue 12, item 1): a real
 `dagster-webserver` on 127.0.0.1 over an instance where files landed and a sensor tick
 ran; its GraphQL API (what the UI reads) gives the landing asset's per-date numbers, and
-headless Chromium saves the asset page as the issue's screenshot.
+headless Chromium saves the asset page as the issue's screenshot. Through the same API, as the
+Launchpad does, it launches `ndjson_flush_job` (the instance's default run launcher runs it
+without a daemon), and it shows `pipeline_health`'s materialization and the
+`pipeline_healthy` check's execution, run in-process on the instance it serves.
 
 The tick is evaluated in-process and its observations recorded as the Dagster daemon
 records a sensor's asset events (`report_runless_asset_event`, dagster/_daemon/sensor.py),
@@ -12,16 +15,21 @@ import os
 import re
 import signal
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance
+import yaml
+from dagster import AssetKey, DagsterInstance
 
+from etl_platform.pipelines.ndjson_to_parquet.flush import FLUSH_JOB
+from etl_platform.pipelines.ndjson_to_parquet.health import HEALTH_CHECK_JOB, HEALTH_JOB
 from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET
 from etl_platform_tests.helpers import PROJECT_ROOT, TEST_ARTIFACTS, VENV_BIN, cli_env, free_port, wait_for_http
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
-from etl_platform_tests.parquet_to_json.test_web_page import CHROMIUM, CHROMIUM_ARGS
+from etl_platform_tests.ndjson_to_parquet.test_health_check import _with_health
+from etl_platform_tests.parquet_to_json.conftest import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +54,43 @@ query Landing($key: AssetKeyInput!) {
 """
 
 
+REPOSITORIES = "{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"
+PRESETS = """
+query Presets($selector: PipelineSelector!) {
+  pipelineOrError(params: $selector) { __typename ... on Pipeline { presets { name runConfigYaml } } }
+}
+"""
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PythonError { message }
+  }
+}
+"""
+RUN = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status pipelineName } } }"
+ENTRIES = """
+  label
+  ... on IntMetadataEntry { intValue }
+  ... on FloatMetadataEntry { floatValue }
+  ... on TextMetadataEntry { text }
+  ... on BoolMetadataEntry { boolValue }
+"""
+HEALTH = """
+query Health($health: AssetKeyInput!, $landing: AssetKeyInput!) {
+  assetOrError(assetKey: $health) {
+    ... on Asset { assetMaterializations(limit: 1) { partition metadataEntries { %s } } }
+  }
+  assetCheckExecutions(assetKey: $landing, checkName: "pipeline_healthy", limit: 1) {
+    status evaluation { severity metadataEntries { %s } }
+  }
+}
+""" % (ENTRIES, ENTRIES)
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
 def _graphql(port: int, query: str, variables: dict) -> dict:
     body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
@@ -56,12 +101,15 @@ def _graphql(port: int, query: str, variables: dict) -> dict:
 
 
 def _value(entry: dict):
-    return next((entry[k] for k in ("intValue", "floatValue", "text") if k in entry), None)
+    return next((entry[k] for k in ("intValue", "floatValue", "text", "boolValue") if k in entry), None)
 
 
 def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path):
     home = tmp_path / "dagster"
     home.mkdir()
+    # runs launch as they are submitted (no daemon dequeues them here), so a UI launch executes
+    (home / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n")
     pipeline = Pipeline(scaled(aws))
     pipeline.instance = DagsterInstance.local_temp(tempdir=str(home))  # the instance the webserver serves
     for n in range(4):
@@ -92,6 +140,8 @@ def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path)
                             r"is 60 min old \(in \d+ min\)", shown[f"{DAY} next_manifest"])
         assert observation["description"] == shown[f"{DAY} next_manifest"]
         _screenshot(f"http://127.0.0.1:{port}/assets/{LANDING_ASSET}?view=events", SCREENSHOT)
+        _the_flush_job_launches_from_the_ui(port, pipeline)
+        _health_and_its_check_show_in_the_ui(port, pipeline)
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -104,7 +154,7 @@ def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path)
 
 def _screenshot(url: str, path: Path) -> None:
     """The asset page in headless Chromium, once it shows the observation's numbers."""
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip("no /usr/bin/chromium: `make test` installs it (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
@@ -119,3 +169,50 @@ def _screenshot(url: str, path: Path) -> None:
             page.screenshot(path=str(path), full_page=True)
         finally:
             browser.close()
+
+
+def _the_flush_job_launches_from_the_ui(port: int, pipeline: Pipeline) -> None:
+    """Launch `ndjson_flush_job` as the Launchpad does (its default config: every date) and
+    follow the run: the instance's default run launcher executes it, no daemon needed."""
+    [repository] = _graphql(port, REPOSITORIES, {})["repositoriesOrError"]["nodes"]
+    selector = {"repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"],
+                "pipelineName": FLUSH_JOB}
+    job = _graphql(port, PRESETS, {"selector": selector})["pipelineOrError"]
+    assert job["__typename"] == "Pipeline", job
+    presets = {p["name"]: yaml.safe_load(p["runConfigYaml"]) or {} for p in job["presets"]}
+    launched = _graphql(port, LAUNCH, {"params": {"selector": selector, "mode": "default",
+                                                  "runConfigData": presets.get("default", {})}})
+    launched = launched["launchPipelineExecution"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    status = None
+    for _ in range(120):  # until the run ends (a bound, not a timing assertion)
+        run = _graphql(port, RUN, {"id": run_id})["runOrError"]
+        assert run["__typename"] == "Run" and run["pipelineName"] == FLUSH_JOB, run
+        if (status := run["status"]) in TERMINAL:
+            break
+        time.sleep(0.5)
+    assert status == "SUCCESS", (status, [e.user_message for e in pipeline.instance.all_logs(run_id)][-5:])
+    [manifest] = pipeline.tracking.manifests_of_date(DAY)  # the flush formed one from the 4 pending files
+    assert manifest["status"] == "pending" and manifest["minted_by"] == "flush"
+
+
+def _health_and_its_check_show_in_the_ui(port: int, pipeline: Pipeline) -> None:
+    """`pipeline_health` and `pipeline_healthy` run in-process on the instance the webserver
+    serves: its GraphQL gives what they recorded."""
+    defs = _with_health(pipeline)
+    assert defs.resolve_job_def(HEALTH_JOB).execute_in_process(instance=pipeline.instance, partition_key=DAY).success
+    checked = defs.resolve_job_def(HEALTH_CHECK_JOB).execute_in_process(instance=pipeline.instance)
+    [evaluation] = checked.get_asset_check_evaluations()
+    recorded = pipeline.instance.get_latest_materialization_event(AssetKey("pipeline_health")).asset_materialization
+
+    data = _graphql(port, HEALTH, {"health": {"path": ["pipeline_health"]}, "landing": {"path": [LANDING_ASSET]}})
+    [materialization] = data["assetOrError"]["assetMaterializations"]
+    assert materialization["partition"] == DAY
+    assert {e["label"]: _value(e) for e in materialization["metadataEntries"]} == {
+        k: v.value for k, v in recorded.metadata.items()}
+    [execution] = data["assetCheckExecutions"]
+    assert execution["status"] == ("SUCCEEDED" if evaluation.passed else "FAILED")
+    shown = {e["label"]: _value(e) for e in execution["evaluation"]["metadataEntries"]}
+    assert shown["pending_files"] == evaluation.metadata["pending_files"].value == 4  # the flushed files wait for their run
+    assert shown["alerted"] is False

@@ -9,12 +9,13 @@ A tick sees each date with pending files in one of three states:
     minted    a threshold was reached: manifests were minted this tick (their runs claim)
     held      a recently minted manifest still waits for its run, which will claim the
               date's pending files: the tick reads no pending file of it (that is what
-              keeps a tick's reads flat), so it says whose run it waits for, not how many
+              keeps a tick's reads flat), so it says whose run it waits for; its numbers are
+              the last measured ones, carried in the sensor cursor (`carried`)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from etl_platform.core.ingestion.manifests import ManifestThresholds, PendingFile
@@ -75,8 +76,9 @@ def summary(backlogs: Iterable[DateBacklog], now: float, thresholds: ManifestThr
 
 def observation_metadata(backlogs: list[DateBacklog], now: float, thresholds: ManifestThresholds) -> dict:
     """The numbers Dagster plots (ints and floats), per date (`<date> <name>`) and over all
-    dates measured, and the words. A held date has no pending counts (module docstring)."""
-    measured = [b for b in backlogs if b.state != HELD]
+    dates measured, and the words. A held date counts with the numbers last measured for it
+    (`carried`), or not at all when none were: its files are not read this tick."""
+    measured = [b for b in backlogs if _measured(b)]
     waits = [w for b in backlogs if (w := next_manifest_in(b, now, thresholds)) is not None]
     metadata: dict = {
         "pending_files": sum(b.files for b in measured),
@@ -88,10 +90,10 @@ def observation_metadata(backlogs: list[DateBacklog], now: float, thresholds: Ma
     if waits:
         metadata["next_manifest_in_s"] = round(min(waits), 1)
     for b in backlogs:
-        if b.state != HELD:
+        if _measured(b):
             metadata[f"{b.date_prefix} pending_files"] = b.files
             metadata[f"{b.date_prefix} pending_bytes"] = b.bytes
-        if b.state != HELD and b.oldest_first_seen is not None:
+        if _measured(b) and b.oldest_first_seen is not None:
             metadata[f"{b.date_prefix} oldest_pending_age_s"] = round(now - b.oldest_first_seen, 1)
         metadata[f"{b.date_prefix} next_manifest_in_s"] = round(next_manifest_in(b, now, thresholds) or 0.0, 1)
         metadata[f"{b.date_prefix} next_manifest"] = describe(b, now, thresholds)
@@ -100,20 +102,40 @@ def observation_metadata(backlogs: list[DateBacklog], now: float, thresholds: Ma
     return metadata
 
 
+def _measured(backlog: DateBacklog) -> bool:
+    """A date whose numbers mean something: read this tick, or held with numbers carried over."""
+    return backlog.state != HELD or backlog.oldest_first_seen is not None
+
+
+def carried(previous: dict | None, backlogs: list[DateBacklog]) -> list[DateBacklog]:
+    """The tick's backlogs with each held date given the numbers last measured for it (kept in
+    the sensor cursor by `observation_cursor`): a busy date alternates minted and held on
+    consecutive ticks, and without them the totals would drop to 0 on every held tick."""
+    last = (previous or {}).get("dates", {})
+    return [replace(b, files=m["files"], bytes=m["bytes"], oldest_first_seen=m["oldest_first_seen"],
+                    complete=m["complete"])
+            if b.state == HELD and (m := last.get(b.date_prefix)) else b
+            for b in backlogs]
+
+
 def observation_due(previous: dict | None, backlogs: list[DateBacklog], now: float, interval: float) -> bool:
-    """Whether this tick records an observation: when a date appears, leaves or changes state
-    (the last one after the backlog drained says 0), else at most every `interval` seconds
-    while files are pending, so the plots move without an event every tick."""
-    shape = {b.date_prefix: b.state for b in backlogs}
+    """Whether this tick records an observation: when a date appears or drains (the last one
+    after the backlog drained says 0), else at most every `interval` seconds while files are
+    pending. A date's minted/held flip is no reason: under steady load it flips every tick."""
     if previous is None:
         return bool(backlogs)
-    if shape != previous.get("shape", {}):
+    if {b.date_prefix for b in backlogs} != set(previous.get("dates", {})):
         return True
     return bool(backlogs) and now - float(previous.get("observed_at", 0)) >= interval
 
 
-def observation_cursor(backlogs: list[DateBacklog], now: float) -> dict:
-    return {"observed_at": now, "shape": {b.date_prefix: b.state for b in backlogs}}
+def observation_cursor(previous: dict | None, backlogs: list[DateBacklog], observed_at: float) -> dict:
+    """What the next tick needs: when the last observation was recorded and each pending
+    date's last measured numbers (a held date keeps those it had, see `carried`)."""
+    return {"observed_at": observed_at,
+            "dates": {b.date_prefix: {"files": b.files, "bytes": b.bytes, "oldest_first_seen": b.oldest_first_seen,
+                                      "complete": b.complete} if _measured(b) else None
+                      for b in carried(previous, backlogs)}}
 
 
 def size(count: int) -> str:

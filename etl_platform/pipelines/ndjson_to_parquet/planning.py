@@ -156,7 +156,7 @@ def _held_by(tracking: FileTrackingTable, date_prefix: str, now: float, stale_se
 def _mint(tracking: FileTrackingTable, date_prefix: str, count: int, reason: str, now: float,
           minted_by: str) -> list[tuple[str, str, str]]:
     minted = []
-    for new_id in tracking.reserve_manifest_ids(date_prefix, count, now, minted_by=minted_by):
+    for new_id in tracking.reserve_manifest_ids(date_prefix, count, now):
         tracking.create_manifest(new_id, reason=reason, now=now, minted_by=minted_by)
         fault_point("ndjson.sensor_minted")  # fault injection: minted, its run request not yet returned
         minted.append((new_id, date_prefix, reason))

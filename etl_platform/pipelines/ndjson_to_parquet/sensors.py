@@ -29,7 +29,7 @@ from dagster import (
 
 from etl_platform.config import Settings
 from etl_platform.core.ingestion.backlog import (
-    describe, observation_cursor, observation_due, observation_metadata, summary,
+    carried, describe, observation_cursor, observation_due, observation_metadata, summary,
 )
 from etl_platform.core.ingestion.breaker import blocking_reason
 from etl_platform.core.liveness import ENDED
@@ -89,9 +89,12 @@ def build_file_events_sensor(settings: Settings, job, validation_job):
         words = paused or summary(plan.backlogs, now, thresholds)
         previous = _cursor(context.cursor)
         events, cursor = [], context.cursor
-        if not paused and observation_due(previous, plan.backlogs, now, OBSERVATION_SECONDS):
-            events = [landing_observation(plan.backlogs, now, thresholds)]
-            cursor = json.dumps(observation_cursor(plan.backlogs, now))
+        if not paused:
+            observed_at = float((previous or {}).get("observed_at", 0))
+            if observation_due(previous, plan.backlogs, now, OBSERVATION_SECONDS):
+                events = [landing_observation(carried(previous, plan.backlogs), now, thresholds)]
+                observed_at = now
+            cursor = json.dumps(observation_cursor(previous, plan.backlogs, observed_at))
         runs = requests + [
             manifest_run_request(new_id, run_key=new_id, job_name=job.name,
                                  tags={"date_prefix": date_prefix, "trigger": reason})
