@@ -171,7 +171,8 @@ def test_a_stuck_manifest_is_reset_through_settlement_and_its_failed_files_reque
     requeued = _ops(aws, tmp_path, "requeue-failed", "--date", "2026-05-04")
     assert requeued.returncode == 0, requeued.stdout + requeued.stderr
     assert f"{manifest}: failed, 3 failed file(s): completed" in requeued.stdout
-    assert pipeline.tracking.manifest(manifest)["status"] == "completed"
+    record = pipeline.tracking.manifest(manifest)
+    assert record["status"] == "completed" and record["replayed_epoch"] > 0  # requeue-failed orders by it
     rows = plain.output_rows("2026-05-04")
     assert len(rows) == 12 and len({r["id"] for r in rows}) == 12  # every row once
     shown = _ops(aws, tmp_path, "manifest", manifest, "--json")
@@ -185,3 +186,21 @@ def test_an_unknown_or_malformed_manifest_id_is_a_one_line_error(aws, tmp_path):
     for bad, message in (("batch-9999-20260501-000000", "unknown manifest"), ("nope", "not a manifest id")):
         result = _ops(aws, tmp_path, "manifest", bad)
         assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_requeue_failed_takes_the_least_recently_replayed_first(aws):
+    """A manifest that fails at every replay goes to the back: with room for two, the two
+    never replayed are taken before one replayed a minute ago, whatever their ids."""
+    from etl_platform.pipelines.ndjson_to_parquet.maintenance import requeue_failed
+
+    tracking = Pipeline(aws).tracking
+    ids = [f"batch-000{n}-20260507-000000" for n in (1, 2, 3)]
+    for manifest in ids:
+        tracking.create_manifest(manifest, reason="test")
+        tracking.start_manifest(manifest, "run-1")
+        assert tracking.fail_manifest(manifest, "run-1", "KeyError: x")
+    tracking.update_manifest(ids[0], replayed_epoch=1_000.0)  # as `replay` records it
+    tracking.update_manifest(ids[2], replayed_epoch=500.0)
+    with DagsterInstance.ephemeral() as instance:
+        listed, more = requeue_failed(aws, instance, limit=2, dry_run=True)
+    assert [f.manifest_id for f, _ in listed] == [ids[1], ids[2]] and more

@@ -97,7 +97,8 @@ def failed_manifests(tracking: FileTrackingTable, limit: int,
     truncated |= following is not None
     named = set(failed_files) | {i["manifest_id"] for i in items if str(i.get("file_key", "")).startswith(MANIFEST_PREFIX)}
     records = tracking.batch_get([{"date_prefix": date_of_manifest(m), "file_key": MANIFEST_PREFIX + m} for m in sorted(named)])
-    found = [FailedManifest(r["manifest_id"], r["status"], failed_files[r["manifest_id"]], str(r.get("error", "")))
+    found = [FailedManifest(r["manifest_id"], r["status"], failed_files[r["manifest_id"]], str(r.get("error", "")),
+                            float(r.get("replayed_epoch") or 0))
              for r in records if r.get("status") == "failed" or (r.get("status") == "completed" and failed_files[r["manifest_id"]])]
     return sorted(found, key=lambda f: f.manifest_id), truncated
 

@@ -3,6 +3,7 @@ breaker, redrive the dead-letter queue, and a status summary."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from dagster import DagsterInstance
@@ -26,11 +27,12 @@ LATEST_QUARANTINED = 10  # in `ingest status`; the tracking table holds every on
 def replay(settings: Settings, manifest: str, instance: DagsterInstance, engine: str | None = None) -> bool:
     """Run the manifest again (in its date's partition, named by its run tag), recorded in `instance` (so it shows in the UI).
     An operator's replay starts a fresh count of attempts: if its run dies, the platform
-    re-runs it (reaper.py) as it would a first run."""
+    re-runs it (reaper.py) as it would a first run. It records when (`replayed_epoch`):
+    `ops requeue-failed` replays the least recently replayed first."""
     tracking = platform_resources(settings)["tracking_table"]
     if tracking.manifest(manifest) is None:
         raise ValueError(f"unknown manifest {manifest!r}")
-    tracking.update_manifest(manifest, attempts=1)
+    tracking.update_manifest(manifest, attempts=1, replayed_epoch=time.time())
     job = resolve_job(settings, ndjson_to_parquet_definitions(settings), JOB_NAME)
     tags = {"replay": "true", MANIFEST_TAG: manifest, **({ENGINE_TAG: engine} if engine else {})}
     return execute_partition(job, instance, ndjson_dates_partitions, date_of_manifest(manifest), tags)
