@@ -37,7 +37,9 @@ from etl_platform.resources.tracking import MANIFEST_PREFIX, FileTrackingTable, 
 Warn = Callable[[str], Any]
 
 
-def thresholds_from(settings: Settings) -> HealthThresholds:
+def health_thresholds(settings: Settings) -> HealthThresholds:
+    """The health check's ages (not planning.py's `thresholds_from`, the manifests' batching
+    thresholds): pending files are late after twice the orphan flush unless set."""
     health = settings.health
     pending = health.pending_age_seconds
     if pending is None:

@@ -26,7 +26,7 @@ from etl_platform.core.ingestion.health import FailedManifest, HealthSnapshot, H
 from etl_platform.core.ingestion.manifest_view import is_manifest_id, manifest_view
 from etl_platform.liveness import fail_silent_run
 from etl_platform.pipelines.ndjson_to_parquet.health_reads import (
-    failed_manifests, judge_open_manifests, take_snapshot, thresholds_from,
+    failed_manifests, health_thresholds, judge_open_manifests, take_snapshot,
 )
 from etl_platform.pipelines.ndjson_to_parquet.operations import replay
 from etl_platform.pipelines.ndjson_to_parquet.reaper import give_up, settle_stranded_files
@@ -39,7 +39,7 @@ def health(settings: Settings, instance: Any, now: float | None = None) -> tuple
     resources = platform_resources(settings)
     snapshot = take_snapshot(settings, instance, resources["tracking_table"], resources["file_events_queue"],
                              resources["dead_letter_queue"], now)
-    return snapshot, thresholds_from(settings)
+    return snapshot, health_thresholds(settings)
 
 
 def manifest_report(settings: Settings, manifest: str) -> dict[str, Any]:
