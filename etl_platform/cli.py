@@ -211,7 +211,7 @@ def ingest_flush(date_prefix: str | None) -> None:
     from etl_platform.pipelines.ndjson_to_parquet.flush import FlushRefused, flush_now
     from etl_platform.resources import platform_resources
 
-    settings = _settings()
+    settings = _aws_settings()
     try:
         minted, lines = flush_now(platform_resources(settings)["tracking_table"], settings, date_prefix)
     except FlushRefused as exc:

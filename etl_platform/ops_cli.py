@@ -2,6 +2,8 @@
 
 Run liveness (is a manifest's run alive?) is read from the Dagster instance of DAGSTER_HOME,
 else the project's (`etl-platform local env` exports it): the one the daemon records runs in.
+Settings come from cli's `_aws_settings` (one line at once when the stack is down), imported
+in each command: cli.py registers this module's group after defining it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,6 @@ import sys
 from dataclasses import asdict
 
 import click
-
-
-def _settings():
-    from etl_platform.config import Settings
-
-    try:
-        return Settings.from_env()
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _instance(settings):
@@ -39,9 +32,10 @@ def ops_health(as_json: bool) -> None:
     """Queue and DLQ depth, pending files per date and shard with their ages, open and stuck
     manifests, failed manifests, the circuit breaker. Exits 1 when unhealthy."""
     from etl_platform.core.ingestion.health import numbers, problems, render
+    from etl_platform.cli import _aws_settings
     from etl_platform.pipelines.ndjson_to_parquet.maintenance import health
 
-    settings = _settings()
+    settings = _aws_settings()
     snapshot, thresholds = health(settings, _instance(settings))
     found = problems(snapshot, thresholds)
     if as_json:
@@ -59,10 +53,11 @@ def ops_health(as_json: bool) -> None:
 def ops_manifest(manifest_id: str, as_json: bool) -> None:
     """A manifest's record and its files with their states."""
     from etl_platform.core.ingestion.manifest_view import render_manifest
+    from etl_platform.cli import _aws_settings
     from etl_platform.pipelines.ndjson_to_parquet.maintenance import manifest_report
 
     try:
-        view = manifest_report(_settings(), manifest_id)
+        view = manifest_report(_aws_settings(), manifest_id)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(view, indent=2, default=str) if as_json else render_manifest(view))
@@ -76,9 +71,10 @@ def ops_reset_stuck(older_than: float | None, dry_run: bool) -> None:
     """Fail stuck manifests the way the reaper does after its last attempt (files failed,
     breaker count, SNS alert), and settle files a dead run left behind a settled manifest;
     `ops requeue-failed` then replays them."""
+    from etl_platform.cli import _aws_settings
     from etl_platform.pipelines.ndjson_to_parquet.maintenance import reset_stuck
 
-    settings = _settings()
+    settings = _aws_settings()
     outcomes, stranded = reset_stuck(settings, _instance(settings), older_than, dry_run)
     for manifest, count in sorted(stranded.items()):
         click.echo(f"{manifest}: settled {count} stranded file(s)")
@@ -95,9 +91,10 @@ def ops_reset_stuck(older_than: float | None, dry_run: bool) -> None:
 def ops_requeue_failed(date_prefix: str | None, limit: int, dry_run: bool) -> None:
     """Replay manifests that failed, or have files that failed (`ingest replay` for each, one
     after the other): the same files into the same output paths. Exits 1 if one fails again."""
+    from etl_platform.cli import _aws_settings
     from etl_platform.pipelines.ndjson_to_parquet.maintenance import requeue_failed
 
-    settings = _settings()
+    settings = _aws_settings()
     results, more = requeue_failed(settings, _instance(settings), date_prefix, limit, dry_run)
     for failed, ok in results:
         outcome = "would be replayed" if ok is None else "completed" if ok else "failed again (see its run in the Dagster UI)"

@@ -379,12 +379,17 @@ class FileTrackingTable(DynamoTable):
                            condition="#s = :processing AND run_id = :run", names={"#s": "status"},
                            values={":processing": "processing", ":run": run_id})
 
-    def fail_manifest(self, manifest: str, run_id: str, error: str) -> dict[str, Any] | None:
+    def fail_manifest(self, manifest: str, run_id: str, error: str, *, judged_dead: bool = False) -> dict[str, Any] | None:
         """-> failed, from processing by this run, or from pending (a run that failed before it
-        started converting); None when another run holds it or it finished meanwhile."""
+        started converting, possibly a re-run reusing a claim an earlier run recorded); None
+        when another run holds it or it finished meanwhile. `judged_dead`: the caller is not
+        `run_id` but judged it dead from the record it read (the reaper's give-up, `ops
+        reset-stuck`); then a pending MANIFEST fails only while that run still holds its claim
+        (or no run ever did), so a re-run whose `begin_claim` landed meanwhile keeps it."""
+        pending = "(#s = :pending AND (attribute_not_exists(run_id) OR run_id = :run))" if judged_dead else "#s = :pending"
         return self.update(self._manifest_key(manifest),
                            {"status": "failed", "error": error, "run_id": run_id, "updated_at": iso_utc(digits=6)},
-                           condition="(#s = :processing AND run_id = :run) OR #s = :pending",
+                           condition=f"(#s = :processing AND run_id = :run) OR {pending}",
                            names={"#s": "status"},
                            values={":processing": "processing", ":run": run_id, ":pending": "pending"},
                            remove=("ttl",))

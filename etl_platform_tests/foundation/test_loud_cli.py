@@ -70,6 +70,9 @@ def test_local_up_names_the_variable_of_a_taken_port(tmp_path):
     ["ingest", "reset-breaker"],
     ["ingest", "redrive-dlq", "--dry-run"],
     ["ingest", "replay", "some-manifest"],
+    ["ingest", "flush"],
+    ["ops", "health"],
+    ["ops", "reset-stuck", "--dry-run"],
     ["jobs", "list"],
     ["jobs", "status", "some-job"],
 ])

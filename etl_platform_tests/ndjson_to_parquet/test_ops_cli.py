@@ -87,6 +87,44 @@ def test_health_reads_a_bounded_number_of_items_however_many_files_wait(aws, tmp
     assert large_cost["items_read"] <= 10 * 5 + 20, large_cost  # 10 shards x 5, plus the dates' skip scan
 
 
+def test_ingest_status_reads_a_bounded_number_of_items_however_many_files_wait_failed_or_quarantined(aws):
+    """`ingest status` counts with the health check's bounded reads: past the limit a count is
+    `N+`, and ten times more pending, failed and quarantined files read no more items than
+    the shards' limits allow (the whole-table reads it replaced read every one)."""
+    from etl_platform.pipelines.ndjson_to_parquet.operations import status
+
+    settings = aws.with_overrides(health=replace(aws.health, per_shard_read_limit=5))
+    tracking = Pipeline(settings).tracking
+
+    def seed(start, count):
+        for i in range(start, start + count):
+            name, shard = f"f-{i:04d}.ndjson", i % 10
+            tracking.track_pending(Placement("2026-05-05", name), shard=shard, size=1000, etag=f"e{i}",
+                                   s3_uri=f"s3://b/landing/ndjson/2026-05-05/{name}")
+            tracking.track_quarantined(Placement("2026-05-06", f"q-{i:04d}.json"), reason="wrong suffix", size=10,
+                                       etag=f"q{i}", source_uri=f"s3://b/landing/ndjson/2026-05-06/q-{i:04d}.json",
+                                       quarantine_uri=f"s3://b/quarantine/q-{i:04d}.json")
+            tracking.put({"date_prefix": "2026-05-04", "file_key": name, "status": f"failed#{shard}", "shard_id": shard,
+                          "manifest_id": "batch-0001-20260504-000000", "size": 1000, "error": "bad"})
+
+    def cost():
+        emulator.request_counts(aws.endpoint_url, reset=True)
+        report = status(settings, 0.0)
+        return report, dynamodb_totals(emulator.request_counts(aws.endpoint_url, reset=True))
+
+    seed(0, 4)
+    small, _ = cost()
+    assert (small["pending_files_by_date"], small["quarantined_files"], small["failed_files"]) == ({"2026-05-05": 4}, 4, 4)
+    assert len(small["latest_quarantined"]) == 4 and small["latest_quarantined"][0]["reason"] == "wrong suffix"
+    seed(4, 296)
+    large, large_cost = cost()
+    assert large["pending_files_by_date"] == {"2026-05-05": "50+"}  # 10 shards x 5 read
+    assert (large["quarantined_files"], large["failed_files"]) == ("5+", "50+")
+    assert len(large["latest_quarantined"]) == 5
+    # pending and failed: 10 shards x 5 each; quarantined 5 + 1; the dates' skip scan and the breaker
+    assert large_cost["items_read"] <= 2 * 10 * 5 + 6 + 20, large_cost
+
+
 def _interrupted_run(aws, home):
     """A manifest whose run was interrupted mid-conversion, recorded in the instance under
     `home`: MANIFEST processing, its files manifested, its run FAILURE."""
@@ -133,7 +171,8 @@ def test_a_stuck_manifest_is_reset_through_settlement_and_its_failed_files_reque
     requeued = _ops(aws, tmp_path, "requeue-failed", "--date", "2026-05-04")
     assert requeued.returncode == 0, requeued.stdout + requeued.stderr
     assert f"{manifest}: failed, 3 failed file(s): completed" in requeued.stdout
-    assert pipeline.tracking.manifest(manifest)["status"] == "completed"
+    record = pipeline.tracking.manifest(manifest)
+    assert record["status"] == "completed" and record["replayed_epoch"] > 0  # requeue-failed orders by it
     rows = plain.output_rows("2026-05-04")
     assert len(rows) == 12 and len({r["id"] for r in rows}) == 12  # every row once
     shown = _ops(aws, tmp_path, "manifest", manifest, "--json")
@@ -147,3 +186,21 @@ def test_an_unknown_or_malformed_manifest_id_is_a_one_line_error(aws, tmp_path):
     for bad, message in (("batch-9999-20260501-000000", "unknown manifest"), ("nope", "not a manifest id")):
         result = _ops(aws, tmp_path, "manifest", bad)
         assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_requeue_failed_takes_the_least_recently_replayed_first(aws):
+    """A manifest that fails at every replay goes to the back: with room for two, the two
+    never replayed are taken before one replayed a minute ago, whatever their ids."""
+    from etl_platform.pipelines.ndjson_to_parquet.maintenance import requeue_failed
+
+    tracking = Pipeline(aws).tracking
+    ids = [f"batch-000{n}-20260507-000000" for n in (1, 2, 3)]
+    for manifest in ids:
+        tracking.create_manifest(manifest, reason="test")
+        tracking.start_manifest(manifest, "run-1")
+        assert tracking.fail_manifest(manifest, "run-1", "KeyError: x")
+    tracking.update_manifest(ids[0], replayed_epoch=1_000.0)  # as `replay` records it
+    tracking.update_manifest(ids[2], replayed_epoch=500.0)
+    with DagsterInstance.ephemeral() as instance:
+        listed, more = requeue_failed(aws, instance, limit=2, dry_run=True)
+    assert [f.manifest_id for f, _ in listed] == [ids[1], ids[2]] and more

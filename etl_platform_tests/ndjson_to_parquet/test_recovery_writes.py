@@ -77,3 +77,33 @@ def test_a_replay_claiming_a_failed_manifest_is_a_claim_in_progress_whose_files_
     with DagsterInstance.ephemeral() as instance:
         assert settle_stranded_files(print, instance, tracking, aws) == {}
     assert tracking.file("2026-06-01", "late.ndjson")["status"] == "manifested#3"
+
+
+def test_reset_stuck_leaves_a_pending_manifest_to_a_run_that_claimed_it_after_the_judgement(aws, monkeypatch):
+    """`ops reset-stuck` judges a pending MANIFEST's claim dead; a re-run's `begin_claim`
+    lands before its give-up write: the re-run keeps the manifest. Without a run taking it
+    over, the same give-up fails it (the reaper's and the operator's give-up still work)."""
+    from dagster import DagsterInstance
+
+    from etl_platform.pipelines.ndjson_to_parquet import maintenance
+
+    tracking = _tracking(aws)
+    assert tracking.begin_claim(MANIFEST, "dead-run", now=200.0)
+    judge = maintenance.judge_open_manifests
+
+    def judged_then_taken_over(*args, **kwargs):
+        judged = judge(*args, **kwargs)
+        assert tracking.begin_claim(MANIFEST, "re-run")  # the reaper's re-run starts claiming meanwhile
+        return judged
+
+    monkeypatch.setattr(maintenance, "judge_open_manifests", judged_then_taken_over)
+    with DagsterInstance.ephemeral() as instance:
+        [outcome], _ = maintenance.reset_stuck(aws, instance, older_than=0)
+        record = tracking.manifest(MANIFEST)
+        assert not outcome.reset and "left to that run" in outcome.why
+        assert (record["status"], record["run_id"]) == ("pending", "re-run")
+        assert tracking.breaker().consecutive_failures == 0
+
+        monkeypatch.setattr(maintenance, "judge_open_manifests", judge)
+        [outcome], _ = maintenance.reset_stuck(aws, instance, older_than=0)
+    assert outcome.reset and tracking.manifest(MANIFEST)["status"] == "failed"

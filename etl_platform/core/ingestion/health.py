@@ -54,6 +54,7 @@ class FailedManifest:
     status: str          # the MANIFEST's status: failed, or completed with files it could not convert
     failed_files: int
     error: str = ""
+    replayed_epoch: float = 0.0  # when an operator last replayed it (0: never)
 
 
 @dataclass(frozen=True)

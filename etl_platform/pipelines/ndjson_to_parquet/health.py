@@ -27,7 +27,7 @@ from etl_platform.config import Settings
 from etl_platform.core.ingestion.health import numbers, problems, render
 from etl_platform.core.ingestion.metrics_summary import summarise_day
 from etl_platform.pipelines.ndjson_to_parquet.assets import GROUP
-from etl_platform.pipelines.ndjson_to_parquet.health_reads import take_snapshot, thresholds_from
+from etl_platform.pipelines.ndjson_to_parquet.health_reads import health_thresholds, take_snapshot
 from etl_platform.pipelines.ndjson_to_parquet.partitions import ndjson_dates_partitions
 from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET
 from etl_platform.resources.dynamodb import DynamoTable
@@ -46,7 +46,7 @@ def _numeric(values: dict[str, int | float]) -> dict[str, MetadataValue]:
 
 
 def build_health_check(settings: Settings):
-    thresholds = thresholds_from(settings)
+    thresholds = health_thresholds(settings)
 
     @asset_check(asset=LANDING_ASSET, name="pipeline_healthy",
                  description="Pipeline B's health: dead letters, pending files older than "

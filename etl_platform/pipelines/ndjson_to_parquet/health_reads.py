@@ -10,6 +10,9 @@ bounded by the work waiting, never by the table (README, "What each file costs")
 - failed manifests: per shard one query of at most the limit of `failed#N` files, and one
   of `failed` MANIFESTs, confirmed by a consistent read of the MANIFESTs they name;
 - the queues' approximate depths and the breaker item: one request each.
+
+`ingest status` (operations.py) counts with the same bounded reads: pending files per date
+and shard, failed files per shard, and the quarantined files of the newest dates.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from etl_platform.resources.tracking import MANIFEST_PREFIX, FileTrackingTable, 
 Warn = Callable[[str], Any]
 
 
-def thresholds_from(settings: Settings) -> HealthThresholds:
+def health_thresholds(settings: Settings) -> HealthThresholds:
+    """The health check's ages (not planning.py's `thresholds_from`, the manifests' batching
+    thresholds): pending files are late after twice the orphan flush unless set."""
     health = settings.health
     pending = health.pending_age_seconds
     if pending is None:
@@ -47,6 +52,25 @@ def _by_status(tracking: FileTrackingTable, status: str, limit: int, date_prefix
     values = {":s": status, **({":d": date_prefix} if date_prefix else {})}
     return tracking.query_page(key_condition=condition, names={"#s": "status"}, values=values, limit=limit,
                                index_name=tracking.status_index)
+
+
+def files_counted(tracking: FileTrackingTable, state: str, limit: int) -> tuple[int, bool]:
+    """How many files are `state#N` across the shards, reading at most `limit` per shard;
+    and whether a read stopped at its limit (then the count is a floor)."""
+    counted, truncated = 0, False
+    for shard in range(tracking.shards):
+        items, following = _by_status(tracking, f"{state}#{shard}", limit)
+        counted += len(items)
+        truncated |= following is not None
+    return counted, truncated
+
+
+def newest_quarantined(tracking: FileTrackingTable, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """At most `limit` quarantined files of the newest dates (the status GSI's range key is
+    the date: one query read backwards); and whether more are quarantined."""
+    items = list(tracking.query(key_condition="#s = :s", names={"#s": "status"}, values={":s": "quarantined"},
+                                index_name=tracking.status_index, limit=limit + 1, forward=False))
+    return items[:limit], len(items) > limit
 
 
 def pending_backlog(tracking: FileTrackingTable, limit: int, warn: Warn | None = None) -> list[ShardBacklog]:
@@ -75,7 +99,8 @@ def failed_manifests(tracking: FileTrackingTable, limit: int,
     truncated |= following is not None
     named = set(failed_files) | {i["manifest_id"] for i in items if str(i.get("file_key", "")).startswith(MANIFEST_PREFIX)}
     records = tracking.batch_get([{"date_prefix": date_of_manifest(m), "file_key": MANIFEST_PREFIX + m} for m in sorted(named)])
-    found = [FailedManifest(r["manifest_id"], r["status"], failed_files[r["manifest_id"]], str(r.get("error", "")))
+    found = [FailedManifest(r["manifest_id"], r["status"], failed_files[r["manifest_id"]], str(r.get("error", "")),
+                            float(r.get("replayed_epoch") or 0))
              for r in records if r.get("status") == "failed" or (r.get("status") == "completed" and failed_files[r["manifest_id"]])]
     return sorted(found, key=lambda f: f.manifest_id), truncated
 

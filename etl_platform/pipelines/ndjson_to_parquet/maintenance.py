@@ -10,7 +10,8 @@ through the platform's own paths, never a write of its own:
   so a run that took it over meanwhile wins and nothing is reset;
 - `requeue_failed` replays each manifest with failed files, or failed as a whole, with
   `operations.replay` (`etl-platform ingest replay`): the same files into the same output
-  paths, so converted rows are written once.
+  paths, so converted rows are written once; the least recently replayed first, so manifests
+  that fail at every replay do not starve the others.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from etl_platform.core.ingestion.health import FailedManifest, HealthSnapshot, H
 from etl_platform.core.ingestion.manifest_view import is_manifest_id, manifest_view
 from etl_platform.liveness import fail_silent_run
 from etl_platform.pipelines.ndjson_to_parquet.health_reads import (
-    failed_manifests, judge_open_manifests, take_snapshot, thresholds_from,
+    failed_manifests, health_thresholds, judge_open_manifests, take_snapshot,
 )
 from etl_platform.pipelines.ndjson_to_parquet.operations import replay
 from etl_platform.pipelines.ndjson_to_parquet.reaper import give_up, settle_stranded_files
@@ -38,7 +39,7 @@ def health(settings: Settings, instance: Any, now: float | None = None) -> tuple
     resources = platform_resources(settings)
     snapshot = take_snapshot(settings, instance, resources["tracking_table"], resources["file_events_queue"],
                              resources["dead_letter_queue"], now)
-    return snapshot, thresholds_from(settings)
+    return snapshot, health_thresholds(settings)
 
 
 def manifest_report(settings: Settings, manifest: str) -> dict[str, Any]:
@@ -93,10 +94,12 @@ def reset_stuck(settings: Settings, instance: Any, older_than: float | None = No
 def requeue_failed(settings: Settings, instance: Any, date_prefix: str | None = None, limit: int = 20,
                    dry_run: bool = False) -> tuple[list[tuple[FailedManifest, bool | None]], bool]:
     """Replay up to `limit` manifests with failed work (of `date_prefix`, or any date), one
-    after the other; each with its outcome (None in a dry run), and whether more were found
-    than replayed."""
+    after the other, the least recently replayed first; each with its outcome (None in a dry
+    run), and whether more were found than replayed."""
     tracking = platform_resources(settings)["tracking_table"]
     found, truncated = failed_manifests(tracking, settings.health.per_shard_read_limit, date_prefix)
-    chosen = found[:limit]
+    # least recently replayed first (never replayed before any): a manifest that fails again
+    # at every replay goes to the back instead of taking the first of `limit` places for ever
+    chosen = sorted(found, key=lambda f: (f.replayed_epoch, f.manifest_id))[:limit]
     results = [(failed, None if dry_run else replay(settings, failed.manifest_id, instance)) for failed in chosen]
     return results, truncated or len(found) > limit

@@ -101,11 +101,12 @@ def give_up(log: Any, item: dict[str, Any], error: str, dead_run: str, tracking_
             alerts: AlertsTopic, metrics_table: DynamoTable, settings: Settings, now: float) -> bool:
     """Fail an open manifest for good (after its last attempt, or by an operator's
     `etl-platform ops reset-stuck`), through the one settlement path: MANIFEST and files
-    failed, breaker, alert, metrics. False when a run took it over or settled it meanwhile."""
+    failed, breaker, alert, metrics. False when a run took it over or settled it meanwhile
+    (a re-run's claim included: the write holds only while the run judged dead holds it)."""
     files = tracking_table.files_of_manifest(item["manifest_id"])
     started = float(item.get("created_epoch", now))
     return record_manifest_failure(log, item.get("run_id") or dead_run, item["manifest_id"], files, error,
-                                   tracking_table, alerts, metrics_table, now - started, settings)
+                                   tracking_table, alerts, metrics_table, now - started, settings, judged_dead=True)
 
 
 def settle_stranded_files(log: Any, instance: Any, tracking_table: FileTrackingTable,

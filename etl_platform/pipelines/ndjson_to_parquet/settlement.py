@@ -32,12 +32,13 @@ from etl_platform.resources.tracking import FileTrackingTable
 
 def record_manifest_failure(log: Any, run_id: str, manifest: str, files: list[dict], error: str,
                             tracking_table: FileTrackingTable, alerts: AlertsTopic, metrics_table: DynamoTable,
-                            duration: float, settings: Settings) -> bool:
+                            duration: float, settings: Settings, judged_dead: bool = False) -> bool:
     """Fail `manifest` as run `run_id` held it: MANIFEST, files, breaker, alert, metrics.
-    False (and nothing else written) when another run holds it or it finished meanwhile."""
+    False (and nothing else written) when another run holds it or it finished meanwhile
+    (`judged_dead`: see `FileTrackingTable.fail_manifest`)."""
     error = error[:2000]
     log.error(f"{manifest} failed: {error}")
-    if tracking_table.fail_manifest(manifest, run_id, error) is None:
+    if tracking_table.fail_manifest(manifest, run_id, error, judged_dead=judged_dead) is None:
         # another run holds it (or finished it) since: its outcome settles the files and the breaker
         log.warning(f"{manifest}: not marked failed, another run holds it; leaving its files to that run")
         return False
