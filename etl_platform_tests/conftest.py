@@ -23,6 +23,8 @@ import pytest
 from etl_platform.config import Settings
 from etl_platform.local import emulator
 
+pytest_plugins = ["etl_platform_tests.browser"]  # chromium, browser_page: for every browser test
+
 READ_LAG_SECONDS = 1.0  # long enough that a read right after a write lands inside the window
 
 

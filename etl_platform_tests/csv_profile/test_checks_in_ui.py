@@ -17,7 +17,6 @@ from etl_platform.pipelines.csv_profile import csv_profile_definitions
 from etl_platform.resources import platform_resources
 from etl_platform_tests.csv_profile.conftest import CLEAN, MISSING_AND_INVALID
 from etl_platform_tests.helpers import PROJECT_ROOT, TEST_ARTIFACTS, VENV_BIN, cli_env, free_port, run_as_daemon, tick_sensor, wait_for_http
-from etl_platform_tests.parquet_to_json.test_web_page import browser_page  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -118,7 +117,7 @@ def _wait_loaded(url: str, log_path: Path) -> None:
     raise AssertionError("the code location did not load\n" + log_path.read_text()[-3000:])
 
 
-def test_checks_are_per_file_with_values_and_plottable_rates(aws, webserver, browser_page):  # noqa: F811
+def test_checks_are_per_file_with_values_and_plottable_rates(aws, webserver, browser_page):
     url, instance = webserver
     _profile_one_after_the_other(aws, instance, [("first.csv", MISSING_AND_INVALID), ("second.csv", CLEAN)])
 

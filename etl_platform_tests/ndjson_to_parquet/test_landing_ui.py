@@ -29,7 +29,7 @@ from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET
 from etl_platform_tests.helpers import PROJECT_ROOT, TEST_ARTIFACTS, VENV_BIN, cli_env, free_port, wait_for_http
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 from etl_platform_tests.ndjson_to_parquet.test_health_check import _with_health
-from etl_platform_tests.parquet_to_json.conftest import CHROMIUM, CHROMIUM_ARGS
+from etl_platform_tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 

@@ -59,26 +59,6 @@ def samples() -> dict[str, pa.Table]:
     return {"flat": flat_table(), "nested": nested_table()}
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def chromium():
-    """Debian's Chromium, headless, driven by Playwright (the browser tests skip without it)."""
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no /usr/bin/chromium: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 MAX_UPLOAD_BYTES = 300_000  # small, so the 413 path is cheap to reach
 
 

@@ -8,15 +8,6 @@ from etl_platform_tests.parquet_to_json.conftest import expected_records, nested
 
 pytestmark = pytest.mark.e2e
 
-@pytest.fixture
-def browser_page(chromium):
-    context = chromium.new_context(accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(180_000)  # the first run loads Dagster in the API process
-    yield page
-    context.close()
-
-
 def test_upload_complete_preview_download(browser_page, api_url, aws, tmp_path):
     page = browser_page
     source = nested_table(30)
