@@ -41,7 +41,7 @@ from etl_platform.resources.tracking import FileTrackingTable
 from etl_platform.run_heartbeat import end_silent_runs
 
 # While files are pending, `ndjson_landing_files` gets an observation at most this often (and
-# at once when a date appears, leaves or changes state): plots that move, not an event per tick.
+# at once when a date appears or drains): plots that move, not an event per tick.
 OBSERVATION_SECONDS = 60
 
 
