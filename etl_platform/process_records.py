@@ -13,8 +13,6 @@ import json
 import os
 from pathlib import Path
 
-import psutil
-
 # psutil derives a start time from clock ticks since boot: the same process reads the same
 # value within well under this, and a reused pid started at least this much later.
 _SAME_START = 0.5
@@ -22,6 +20,8 @@ _SAME_START = 0.5
 
 def process_started(pid: int | None = None) -> float:
     """When process `pid` (default: this one) started, as psutil reports it."""
+    import psutil  # here, not at the top: config imports this module, and the validator Lambda's package has no psutil
+
     return psutil.Process(pid).create_time()
 
 
@@ -35,6 +35,8 @@ def write_record(path: Path, record: dict) -> None:
 
 def alive(pid: int, started: float | None = None) -> bool:
     """Whether `pid` is a live process (zombies count as gone) that started at `started`, if given."""
+    import psutil  # see process_started
+
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
