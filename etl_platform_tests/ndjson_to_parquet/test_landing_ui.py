@@ -29,7 +29,6 @@ from etl_platform.pipelines.ndjson_to_parquet.validation import LANDING_ASSET
 from etl_platform_tests.helpers import PROJECT_ROOT, TEST_ARTIFACTS, VENV_BIN, cli_env, free_port, wait_for_http
 from etl_platform_tests.ndjson_to_parquet.harness import Pipeline, records, scaled
 from etl_platform_tests.ndjson_to_parquet.test_health_check import _with_health
-from etl_platform_tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +103,7 @@ def _value(entry: dict):
     return next((entry[k] for k in ("intValue", "floatValue", "text", "boolValue") if k in entry), None)
 
 
-def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path):
+def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path, chromium):
     home = tmp_path / "dagster"
     home.mkdir()
     # runs launch as they are submitted (no daemon dequeues them here), so a UI launch executes
@@ -139,7 +138,7 @@ def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path)
         assert re.fullmatch(rf"4 files pending for {DAY} .*; a manifest forms at 5 files, 700 MB or when the oldest "
                             r"is 60 min old \(in \d+ min\)", shown[f"{DAY} next_manifest"])
         assert observation["description"] == shown[f"{DAY} next_manifest"]
-        _screenshot(f"http://127.0.0.1:{port}/assets/{LANDING_ASSET}?view=events", SCREENSHOT)
+        _screenshot(chromium, f"http://127.0.0.1:{port}/assets/{LANDING_ASSET}?view=events", SCREENSHOT)
         _the_flush_job_launches_from_the_ui(port, pipeline)
         _health_and_its_check_show_in_the_ui(port, pipeline)
     finally:
@@ -152,23 +151,17 @@ def test_the_landing_asset_shows_pending_files_per_date_in_the_ui(aws, tmp_path)
         log.close()
 
 
-def _screenshot(url: str, path: Path) -> None:
+def _screenshot(chromium, url: str, path: Path) -> None:
     """The asset page in headless Chromium, once it shows the observation's numbers."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no /usr/bin/chromium: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1200})
-            page.set_default_timeout(120_000)
-            page.goto(url)
-            page.get_by_text(f"{DAY} pending_files").first.wait_for()
-            page.screenshot(path=str(path), full_page=True)
-        finally:
-            browser.close()
+    page = chromium.new_page(viewport={"width": 1600, "height": 1200})
+    try:
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.get_by_text(f"{DAY} pending_files").first.wait_for()
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.close()
 
 
 def _the_flush_job_launches_from_the_ui(port: int, pipeline: Pipeline) -> None:
